@@ -1,0 +1,133 @@
+"""Compiling the project's contracts through ``forge build`` (forge runs the venv's vyper).
+
+forge keeps its own cache: sources whose content and imports did not change are not recompiled, and the report
+says which files were compiled this time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from settlekit.exceptions import SettlekitError
+from settlekit.project import Project
+from settlekit.toolchain import find_tool, tool_environment
+
+_LOCATION = re.compile(r'contract "(?P<file>[^":]+)(?::(?P<line>\d+))?"')
+_LINE_COL = re.compile(r"line (?P<line>\d+):(?P<col>\d+)")
+
+
+@dataclass(frozen=True)
+class CompilerMessage:
+    """One error or warning from the compiler, with its place in the source when known."""
+
+    severity: str
+    file: str
+    line: int | None
+    column: int | None
+    message: str
+    detail: str
+
+    def location(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+
+class CompileError(SettlekitError):
+    """The contracts did not compile. ``messages`` holds each error with file and line."""
+
+    def __init__(self, messages: list[CompilerMessage]) -> None:
+        errors = [m for m in messages if m.severity == "error"]
+        summary = "; ".join(f"{m.location()}: {m.message}" for m in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(
+            f"compilation failed with {len(errors)} error(s): {summary}{more}",
+            hint="fix the source at the place shown, then run `settlekit build` again",
+        )
+        self.messages = messages
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: files compiled this time (empty when everything was cached) and warnings."""
+
+    compiled: list[str]
+    warnings: list[CompilerMessage] = field(default_factory=list)
+    out_dir: Path = Path("out")
+
+    @property
+    def cached(self) -> bool:
+        return not self.compiled
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
+
+
+def parse_message(raw: dict[str, Any], root: Path) -> CompilerMessage:
+    """Turn one entry of forge's ``errors`` array into a :class:`CompilerMessage`."""
+    formatted = str(raw.get("formattedMessage") or raw.get("message") or "")
+    source = raw.get("sourceLocation") or {}
+    file = str(source.get("file") or "")
+    line = source.get("lineno")
+    column = source.get("col_offset")
+    where = _LOCATION.search(formatted)
+    if where:
+        file = file or where.group("file")
+        if line is None and where.group("line"):
+            line = int(where.group("line"))
+    line_col = _LINE_COL.search(formatted)
+    if line_col:
+        line = line if line is not None else int(line_col.group("line"))
+        column = column if column is not None else int(line_col.group("col"))
+    return CompilerMessage(
+        severity=str(raw.get("severity", "error")).lower(),
+        file=_relative(file, root) if file else "<unknown>",
+        line=int(line) if line is not None else None,
+        column=int(column) if column is not None else None,
+        message=str(raw.get("message") or formatted.splitlines()[0] if formatted else "unknown error"),
+        detail=formatted,
+    )
+
+
+def build(project: Project, *, force: bool = False, timeout: float = 600.0) -> BuildReport:
+    """Run ``forge build`` in ``project``; raise :class:`CompileError` with file and line on failure."""
+    forge = find_tool("forge", project)
+    find_tool("vyper", project)  # fail early with an install hint rather than with forge's message
+    argv = [str(forge.path), "build", "--json", "--root", str(project.root)]
+    if force:
+        argv.append("--force")
+    try:
+        completed = subprocess.run(
+            argv, cwd=project.root, env=tool_environment(project), capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SettlekitError(f"forge build did not finish within {timeout:g}s",
+                             hint="run `forge build` by hand to see where it hangs") from None
+    try:
+        payload = json.loads(completed.stdout) if completed.stdout.strip() else {}
+    except ValueError:
+        payload = {}
+    messages = [parse_message(raw, project.root) for raw in payload.get("errors", [])]
+    if completed.returncode != 0 or any(m.severity == "error" for m in messages):
+        if not any(m.severity == "error" for m in messages):
+            text = (completed.stderr or completed.stdout).strip()
+            messages.append(CompilerMessage("error", "<forge>", None, None, text[-2000:] or
+                                            f"forge build exited with {completed.returncode}", text))
+        raise CompileError(messages)
+    compiled = sorted(_relative(path, project.root) for path in payload.get("contracts", {}))
+    return BuildReport(
+        compiled=compiled, warnings=[m for m in messages if m.severity != "error"], out_dir=project.out_dir
+    )

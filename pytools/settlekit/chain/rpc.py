@@ -1,0 +1,71 @@
+"""The one JSON-RPC client settlekit uses for node calls that web3.py does not wrap (anvil_*, evm_*)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from settlekit.exceptions import SettlekitError
+
+
+class RpcError(SettlekitError):
+    """The node answered a JSON-RPC call with an error object."""
+
+    def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{method} failed: {message} (code {code})")
+        self.method = method
+        self.code = code
+        self.rpc_message = message
+        self.data = data
+
+
+class RpcConnectionError(SettlekitError):
+    """The node could not be reached or did not answer in time."""
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to print: credentials, path and query dropped (RPC URLs often embed API keys)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    hidden = "/***" if parts.path not in ("", "/") or parts.query else ""
+    return urlunsplit((parts.scheme, host, hidden, "", ""))
+
+
+class RpcClient:
+    """A small synchronous JSON-RPC 2.0 client over HTTP with a persistent connection."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
+        """Call ``method`` with positional ``params``; return ``result`` or raise :class:`RpcError`."""
+        payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        try:
+            response = self._session.post(self.url, json=payload, timeout=timeout or self.timeout)
+        except requests.RequestException as exc:
+            raise RpcConnectionError(
+                f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
+                hint="check that the node is running and the RPC URL is right",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise RpcConnectionError(
+                f"{method} to {redact_url(self.url)} returned HTTP {response.status_code} with a non-JSON body",
+                hint="check that the URL points at a JSON-RPC endpoint",
+            ) from None
+        error = body.get("error")
+        if error is not None:
+            raise RpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+        return body.get("result")
+
+    def close(self) -> None:
+        self._session.close()

@@ -1,0 +1,1 @@
+"""The ``settlekit`` command line."""

@@ -1,0 +1,1 @@
+"""Test support: the pytest plugin (fixtures) that settlekit's own tests and its users' tests share."""
