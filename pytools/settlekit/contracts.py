@@ -13,7 +13,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from settlekit.build import Artifact
 from settlekit.errors import ContractRevert, EmptyRevert, revert_from_exception
@@ -58,7 +58,7 @@ def deploy(w3: Web3, artifact: Artifact, *args: Any, sender: ChecksumAddress) ->
 def transact(function: ContractFunction, *, sender: ChecksumAddress, value: int = 0) -> TxReceipt:
     """Send ``function`` from ``sender`` and wait for it; a revert raises the decoded
     :class:`~settlekit.errors.ContractRevert`."""
-    return _sent(function.w3, function.transact, {"from": sender, "value": value})
+    return _sent(function.w3, function.transact, {"from": sender, "value": Wei(value)})
 
 
 def call(function: ContractFunction, *, sender: ChecksumAddress | None = None) -> Any:

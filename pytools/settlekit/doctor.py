@@ -50,8 +50,15 @@ def _check_tool(name: str, expected: str, project: Project | None) -> Check:
     except SettlekitError as error:
         return Check(name, True, False, None, None, error.message, error.hint or INSTALL_HINT)
     if version != expected:
-        return Check(name, True, False, version, str(tool.path),
-                     f"{name} {version} found, settlekit is pinned to {expected}", INSTALL_HINT)
+        return Check(
+            name,
+            True,
+            False,
+            version,
+            str(tool.path),
+            f"{name} {version} found, settlekit is pinned to {expected}",
+            INSTALL_HINT,
+        )
     return Check(name, True, True, version, str(tool.path))
 
 
@@ -60,19 +67,44 @@ def run_doctor(project: Project | None) -> DoctorReport:
     checks: list[Check] = []
     py_version = ".".join(str(part) for part in sys.version_info[:3])
     py_ok = sys.version_info[:2] == (3, 11)
-    checks.append(Check("python", True, py_ok, py_version, sys.executable,
-                        None if py_ok else f"Python {py_version}; settlekit needs 3.11",
-                        None if py_ok else "install Python 3.11 and run `make setup`"))
+    checks.append(
+        Check(
+            "python",
+            True,
+            py_ok,
+            py_version,
+            sys.executable,
+            None if py_ok else f"Python {py_version}; settlekit needs 3.11",
+            None if py_ok else "install Python 3.11 and run `make setup`",
+        )
+    )
     checks.append(_check_tool("vyper", EXPECTED_VYPER_VERSION, project))
     checks.extend(_check_tool(name, EXPECTED_FOUNDRY_VERSION, project) for name in FOUNDRY_TOOLS)
     for name in ("node", "npm"):
         path = shutil.which(name)
-        checks.append(Check(name, False, path is not None, None, path,
-                            None if path else f"{name} not on PATH (needed only by `make setup`)",
-                            None if path else "install Node.js 20 with npm"))
+        checks.append(
+            Check(
+                name,
+                False,
+                path is not None,
+                None,
+                path,
+                None if path else f"{name} not on PATH (needed only by `make setup`)",
+                None if path else "install Node.js 20 with npm",
+            )
+        )
     if project is None:
-        checks.append(Check("project", False, False, None, None,
-                            "not inside a settlekit project", "cd into the project or set $SETTLEKIT_PROJECT"))
+        checks.append(
+            Check(
+                "project",
+                False,
+                False,
+                None,
+                None,
+                "not inside a settlekit project",
+                "cd into the project or set $SETTLEKIT_PROJECT",
+            )
+        )
     else:
         checks.append(Check("project", False, True, None, str(project.root)))
     return DoctorReport(checks)

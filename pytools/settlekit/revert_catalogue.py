@@ -62,8 +62,8 @@ def scan_sources(contracts_dir: Path) -> list[RevertReason]:
                 found.append(RevertReason(module, reason, relative, number))
     if problems:
         raise CatalogueError(
-            "revert strings that break the \"module: reason\" convention (lower case): " + "; ".join(problems),
-            hint="rename them to \"<snake_case module>: <lower-case reason>\"",
+            'revert strings that break the "module: reason" convention (lower case): ' + "; ".join(problems),
+            hint='rename them to "<snake_case module>: <lower-case reason>"',
         )
     return sorted(found)
 

@@ -97,8 +97,9 @@ def find_tool(name: str, project: Project | None = None) -> Tool:
     on_path = shutil.which(name)
     if on_path:
         return Tool(name, Path(on_path))
-    raise ToolNotFoundError(f"{name} not found (looked in the project's node_modules, the venv and PATH)",
-                            hint=INSTALL_HINT)
+    raise ToolNotFoundError(
+        f"{name} not found (looked in the project's node_modules, the venv and PATH)", hint=INSTALL_HINT
+    )
 
 
 def tool_environment(project: Project | None) -> dict[str, str]:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 REPO = Path(__file__).resolve().parents[2]
 SETTLEKIT = [sys.executable, "-m", "settlekit"]
 
@@ -23,18 +22,32 @@ def cli_env(state_dir: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: float = 120) -> \
-        subprocess.CompletedProcess[str]:
-    return subprocess.run([*SETTLEKIT, *args], capture_output=True, text=True, env=env or cli_env(), cwd=cwd,
-                          timeout=timeout, check=False)
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SETTLEKIT, *args],
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class ChainUp:
     """A `settlekit chain up --json` process running in the background."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen([*SETTLEKIT, "chain", "up", "--json", *args], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        self.process = subprocess.Popen(
+            [*SETTLEKIT, "chain", "up", "--json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:

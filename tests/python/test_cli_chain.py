@@ -36,7 +36,10 @@ def test_two_parallel_chains_get_different_ports_and_down_stops_the_right_one(ch
     code, out, _ = first.finish()
     assert code == 0
     assert json.loads(out.splitlines()[-1]) == {
-        "event": "stopped", "port": first.ready["port"], "stopped_by": "SIGTERM", "anvil_exit_code": 0,
+        "event": "stopped",
+        "port": first.ready["port"],
+        "stopped_by": "SIGTERM",
+        "anvil_exit_code": 0,
     }
     assert not pid_alive(first.ready["anvil_pid"])
     assert pid_alive(second.ready["anvil_pid"])
@@ -118,8 +121,9 @@ def test_fork_url_secrets_never_reach_the_state_file(chain_up, state_dir) -> Non
 def test_a_failing_fork_reports_anvils_error_without_the_url_secret(chain_up, state_dir) -> None:
     upstream = chain_up()
     secret = "sk_live_do_not_print"
-    result = run_cli("chain", "up", "--json", "--fork-url", f"{upstream.ready['url']}/v3/{secret}",
-                     env=cli_env(state_dir))
+    result = run_cli(
+        "chain", "up", "--json", "--fork-url", f"{upstream.ready['url']}/v3/{secret}", env=cli_env(state_dir)
+    )
     assert result.returncode == 1
     error = json.loads(result.stdout)
     assert error["error"] == "AnvilStartError"

@@ -12,7 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.crypto import keccak
 
 from settlekit.exceptions import SettlekitError
 
@@ -79,7 +80,9 @@ class ArtifactStore:
         if not self.out_dir.is_dir():
             return []
         return sorted(
-            path.stem for folder in self.out_dir.iterdir() if folder.is_dir() and folder.name != "build-info"
+            path.stem
+            for folder in self.out_dir.iterdir()
+            if folder.is_dir() and folder.name != "build-info"
             for path in folder.glob("*.json")
         )
 

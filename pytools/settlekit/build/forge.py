@@ -110,12 +110,19 @@ def build(project: Project, *, force: bool = False, timeout: float = 600.0) -> B
         argv.append("--force")
     try:
         completed = subprocess.run(
-            argv, cwd=project.root, env=tool_environment(project), capture_output=True, text=True,
-            timeout=timeout, check=False,
+            argv,
+            cwd=project.root,
+            env=tool_environment(project),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
-        raise SettlekitError(f"forge build did not finish within {timeout:g}s",
-                             hint="run `forge build` by hand to see where it hangs") from None
+        raise SettlekitError(
+            f"forge build did not finish within {timeout:g}s",
+            hint="run `forge build` by hand to see where it hangs",
+        ) from None
     try:
         payload = json.loads(completed.stdout) if completed.stdout.strip() else {}
     except ValueError:
@@ -124,8 +131,16 @@ def build(project: Project, *, force: bool = False, timeout: float = 600.0) -> B
     if completed.returncode != 0 or any(m.severity == "error" for m in messages):
         if not any(m.severity == "error" for m in messages):
             text = (completed.stderr or completed.stdout).strip()
-            messages.append(CompilerMessage("error", "<forge>", None, None, text[-2000:] or
-                                            f"forge build exited with {completed.returncode}", text))
+            messages.append(
+                CompilerMessage(
+                    "error",
+                    "<forge>",
+                    None,
+                    None,
+                    text[-2000:] or f"forge build exited with {completed.returncode}",
+                    text,
+                )
+            )
         raise CompileError(messages)
     compiled = sorted(_relative(path, project.root) for path in payload.get("contracts", {}))
     return BuildReport(

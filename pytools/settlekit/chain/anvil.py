@@ -12,13 +12,13 @@ The process is bound to the current process (see :mod:`settlekit.chain.process`)
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-import subprocess
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from settlekit.chain.ports import free_port, port_in_use
@@ -152,8 +152,9 @@ class Anvil:
                     f"anvil exited with code {exit_code} while starting on port {port}"
                     + (" (port already in use)" if in_use else "")
                     + (f": {output.strip()}" if output.strip() else ""),
-                    hint="pick another --port" if in_use else "read anvil's message above; `settlekit doctor` "
-                    "checks the installation",
+                    hint="pick another --port"
+                    if in_use
+                    else "read anvil's message above; `settlekit doctor` checks the installation",
                 )
             try:
                 rpc.call("eth_chainId", timeout=1.0)

@@ -16,4 +16,5 @@ LOCAL_CHAIN_IDS = frozenset({31337})
 def dev_account(index: int = 0) -> LocalAccount:
     """The ``index``-th account Anvil funds at start (derivation path m/44'/60'/0'/0/index)."""
     Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    account: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account

@@ -47,7 +47,7 @@ class RpcClient:
 
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         """Call ``method`` with positional ``params``; return ``result`` or raise :class:`RpcError`."""
-        payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
             response = self._session.post(self.url, json=payload, timeout=timeout or self.timeout)
         except requests.RequestException as exc:

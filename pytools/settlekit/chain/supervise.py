@@ -75,8 +75,7 @@ def serve(
                 tail = anvil.log_tail(1500).strip()
                 code = anvil.stop()
                 raise AnvilExitedError(
-                    f"anvil on port {record.port} exited on its own with code {code}"
-                    + (f": {tail}" if tail else ""),
+                    f"anvil on port {record.port} exited on its own with code {code}" + (f": {tail}" if tail else ""),
                     hint=f"see the full log at {record.log_path}",
                 )
         code = anvil.stop()

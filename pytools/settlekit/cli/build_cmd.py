@@ -10,6 +10,7 @@ from rich.console import Console
 
 from settlekit.build import ArtifactStore, BuildReport, build
 from settlekit.cli.options import JsonOption
+from settlekit.cli.output import emit
 from settlekit.project import Project
 
 
@@ -17,8 +18,9 @@ def _render(report: BuildReport, contracts: list[str], console: Console) -> None
     if report.cached:
         console.print(f"[green]up to date[/]: no source changed; {len(contracts)} artifacts in {report.out_dir}")
     else:
-        console.print(f"[green]compiled {len(report.compiled)} file(s)[/]; {len(contracts)} artifacts in "
-                      f"{report.out_dir}")
+        console.print(
+            f"[green]compiled {len(report.compiled)} file(s)[/]; {len(contracts)} artifacts in {report.out_dir}"
+        )
         for path in report.compiled:
             console.print(f"  {path}")
     for warning in report.warnings:

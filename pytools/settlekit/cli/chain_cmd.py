@@ -28,8 +28,10 @@ def _ready(record: ChainRecord, as_json: bool) -> None:
         sys.stdout.flush()
     else:
         stdout.print(f"[green]anvil ready[/] on {record.url} (chain id {record.chain_id}, pid {record.anvil_pid})")
-        stdout.print("stop it with Ctrl-C here, or `settlekit chain down"
-                     f"{'' if record.port is None else f' --port {record.port}'}` from another shell")
+        stdout.print(
+            "stop it with Ctrl-C here, or `settlekit chain down"
+            f"{'' if record.port is None else f' --port {record.port}'}` from another shell"
+        )
 
 
 @app.command("up")
@@ -52,15 +54,27 @@ def up(
     if port is not None and not 0 < port < 65536:
         raise typer.BadParameter(f"{port} is not a TCP port (1-65535)", param_hint="--port")
     config = AnvilConfig(
-        port=port, chain_id=chain_id, block_time=block_time, mining=not no_mining, fork_url=fork_url,
+        port=port,
+        chain_id=chain_id,
+        block_time=block_time,
+        mining=not no_mining,
+        fork_url=fork_url,
         slots_in_an_epoch=slots_in_an_epoch,
     )
-    result = serve(config, registry=ChainRegistry(), project=default_project(),
-                   on_ready=partial(_ready, as_json=as_json))
-    data = {"event": "stopped", "port": result.record.port, "stopped_by": result.stopped_by,
-            "anvil_exit_code": result.anvil_exit_code}
-    emit(data, as_json=as_json, render=lambda console: console.print(
-        f"anvil on port {result.record.port} stopped ({result.stopped_by})"))
+    result = serve(
+        config, registry=ChainRegistry(), project=default_project(), on_ready=partial(_ready, as_json=as_json)
+    )
+    data = {
+        "event": "stopped",
+        "port": result.record.port,
+        "stopped_by": result.stopped_by,
+        "anvil_exit_code": result.anvil_exit_code,
+    }
+    emit(
+        data,
+        as_json=as_json,
+        render=lambda console: console.print(f"anvil on port {result.record.port} stopped ({result.stopped_by})"),
+    )
 
 
 @app.command("down")
@@ -90,8 +104,14 @@ def _render_status(live: list[ChainRecord], stale: list[ChainRecord], console: C
             table.add_column(column)
         for chain in live:
             settings = ", ".join(f"{k}={v}" for k, v in chain.settings.items() if v not in (None, True))
-            table.add_row(str(chain.port), chain.url, str(chain.chain_id), str(chain.anvil_pid),
-                          f"{time.time() - chain.started_at:.0f}s", settings or "-")
+            table.add_row(
+                str(chain.port),
+                chain.url,
+                str(chain.chain_id),
+                str(chain.anvil_pid),
+                f"{time.time() - chain.started_at:.0f}s",
+                settings or "-",
+            )
         console.print(table)
     for chain in stale:
         console.print(f"[yellow]removed stale record[/] of port {chain.port} (anvil pid {chain.anvil_pid} is gone)")

@@ -58,8 +58,11 @@ def decode(
     if len(body) % 2 or any(c not in "0123456789abcdefABCDEF" for c in body):
         raise UsageError(f"{data!r} is not hex revert data", hint="pass the data as 0x-prefixed hex bytes")
     revert = decode_revert(text)
-    result: dict[str, object] = {"kind": type(revert).__name__, "message": revert.message, "data": "0x" +
-                                 revert.data.hex()}
+    result: dict[str, object] = {
+        "kind": type(revert).__name__,
+        "message": revert.message,
+        "data": "0x" + revert.data.hex(),
+    }
     if isinstance(revert, ReasonRevert):
         result.update(module=revert.module, reason=revert.reason)
     if isinstance(revert, PanicRevert):
