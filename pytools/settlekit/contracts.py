@@ -12,7 +12,6 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError
 from web3.types import TxParams, TxReceipt, Wei
 
 from settlekit.build import Artifact
@@ -22,9 +21,11 @@ from settlekit.errors import ContractRevert, EmptyRevert, revert_from_exception
 def _sent(w3: Web3, send: Any, tx: TxParams) -> TxReceipt:
     try:
         tx_hash = send(tx)
-    except ContractLogicError as error:
+    except Exception as error:
         decoded = revert_from_exception(error)
-        raise (decoded or EmptyRevert()) from None
+        if decoded is None:
+            raise
+        raise decoded from None
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
     if receipt["status"] != 1:
         raise replay_failure(w3, receipt)
@@ -41,8 +42,11 @@ def replay_failure(w3: Web3, receipt: TxReceipt) -> ContractRevert:
         call["to"] = tx["to"]
     try:
         w3.eth.call(call, block_identifier=receipt["blockNumber"] - 1)
-    except ContractLogicError as error:
-        return revert_from_exception(error) or EmptyRevert()
+    except Exception as error:
+        decoded = revert_from_exception(error)
+        if decoded is None:
+            raise
+        return decoded
     return EmptyRevert()
 
 
@@ -65,5 +69,8 @@ def call(function: ContractFunction, *, sender: ChecksumAddress | None = None) -
     """Call ``function`` read-only; a revert raises the decoded :class:`~settlekit.errors.ContractRevert`."""
     try:
         return function.call({"from": sender} if sender else {})
-    except ContractLogicError as error:
-        raise (revert_from_exception(error) or EmptyRevert()) from None
+    except Exception as error:
+        decoded = revert_from_exception(error)
+        if decoded is None:
+            raise
+        raise decoded from None

@@ -12,15 +12,20 @@ turns whatever a failed call produced (a web3 ``ContractLogicError``, raw revert
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any, ClassVar
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
 
 from settlekit.exceptions import SettlekitError
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+_BYTES_REPR = re.compile(r"""^b(['"]).*\1$""", re.DOTALL)
 
 PANIC_MEANINGS: dict[int, str] = {
     0x00: "generic compiler panic",
@@ -159,11 +164,42 @@ def _data_of(exc: BaseException) -> bytes | str | None:
     return None
 
 
+def _eth_tester_data(exc: BaseException) -> bytes | None:
+    # eth-tester reports a failed call as TransactionFailed(text), where text is the decoded Error(string)
+    # reason, or the repr of the raw revert bytes (b'...'); web3's provider then wraps it again as
+    # "execution reverted: <text>". The innermost failure in the __context__ chain holds the original.
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None:
+        chain.append(current)
+        current = current.__context__
+    for failure in reversed(chain):
+        if type(failure).__name__ not in ("TransactionFailed", "Revert") or not failure.args:
+            continue
+        first: Any = failure.args[0]
+        if isinstance(first, Exception) and first.args:
+            first = first.args[0]
+        if isinstance(first, bytes):
+            return first
+        if isinstance(first, str):
+            if _BYTES_REPR.match(first):
+                value = ast.literal_eval(first)
+                return value if isinstance(value, bytes) else None
+            return ERROR_SELECTOR + abi_encode(["string"], [first])
+    return None
+
+
+def _is_eth_tester_failure(exc: BaseException) -> bool:
+    return type(exc).__name__ == "TransactionFailed" and type(exc).__module__.startswith("eth_tester")
+
+
 def revert_from_exception(exc: BaseException) -> ContractRevert | None:
     """The revert inside an exception raised by web3.py (eth-tester or an HTTP node), or None if the
     exception is not a revert."""
     if isinstance(exc, ContractRevert):
         return exc
+    if _is_eth_tester_failure(exc):
+        return decode_revert(_eth_tester_data(exc))
     from web3.exceptions import ContractLogicError  # local import: web3 is slow to import
 
     if not isinstance(exc, ContractLogicError):
