@@ -10,12 +10,13 @@ import sys
 import textwrap
 
 import pytest
-from support import REPO, wait_until
 from web3 import Web3
 
 from settlekit.chain import Anvil, AnvilConfig, AnvilStartError, RpcError
 from settlekit.chain.process import pid_alive
 from settlekit.exceptions import SettlekitError, ToolNotFoundError
+
+from support import REPO, wait_until
 
 
 def test_starts_on_a_free_port_and_stops(settlekit_project) -> None:

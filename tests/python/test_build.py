@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import REPO, cli_env, run_cli
 
 from settlekit.build import ArtifactNotFoundError, ArtifactStore, CompileError, build
 from settlekit.project import Project
 from settlekit.toolchain import find_tool
+
+from support import REPO, cli_env, run_cli
 
 COUNTER = """# pragma version ~=0.4.3
 # pragma nonreentrancy on

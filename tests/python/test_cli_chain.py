@@ -7,10 +7,11 @@ import os
 import signal
 import socket
 
-from support import cli_env, run_cli, wait_until
 from web3 import Web3
 
 from settlekit.chain.process import pid_alive
+
+from support import cli_env, run_cli, wait_until
 
 
 def test_two_parallel_chains_get_different_ports_and_down_stops_the_right_one(chain_up, state_dir) -> None:

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from support import REPO
 
 from settlekit.revert_catalogue import (
     CatalogueError,
@@ -16,6 +15,8 @@ from settlekit.revert_catalogue import (
     to_markdown,
     unique_texts,
 )
+
+from support import REPO
 
 FIX = "run `settlekit errors catalogue --write` and commit the result"
 
@@ -50,20 +51,27 @@ def test_every_revert_reason_is_triggered_by_a_test_matching_the_exact_string() 
     assert untested == [], f"revert reasons no test triggers with the exact string: {untested}"
 
 
-def test_scanner_finds_asserts_and_raises_and_skips_comments(tmp_path: Path) -> None:
+def test_scanner_finds_asserts_raises_and_handed_over_reasons_but_not_comments_or_docstrings(tmp_path: Path) -> None:
     contracts = tmp_path / "contracts"
     contracts.mkdir()
     (contracts / "A.vy").write_text(
         "@external\ndef f(x: uint256):\n"
+        '    """\n    @notice Reverts "delta: in a docstring" when x is zero.\n    """\n'
         '    assert x > 0, "alpha: zero x"  # why: "beta: not a reason"\n'
         '    # assert x > 1, "gamma: commented out"\n'
+        '    self._check(x, "alpha: handed to a helper")\n'
+        '    log Note(text="Intent(address signer)")\n'
         '    raise "alpha: always"\n'
     )
     found = scan_sources(contracts)
-    assert [(r.text, r.line) for r in found] == [("alpha: always", 5), ("alpha: zero x", 3)]
+    assert [(r.text, r.line) for r in found] == [
+        ("alpha: always", 10),
+        ("alpha: handed to a helper", 8),
+        ("alpha: zero x", 6),
+    ]
 
 
-@pytest.mark.parametrize("bad", ["NoModule reason", "Alpha: capital module", "alpha: Capital reason"])
+@pytest.mark.parametrize("bad", ["no module prefix", "Alpha: capital module", "alpha: Capital reason"])
 def test_scanner_rejects_strings_that_break_the_convention(tmp_path: Path, bad: str) -> None:
     contracts = tmp_path / "contracts"
     contracts.mkdir()

@@ -2,6 +2,70 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
 
-def demo() -> None:
-    """Placeholder replaced below."""
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from settlekit.cli.options import JsonOption
+from settlekit.cli.output import emit, stderr
+from settlekit.project import Project
+
+if TYPE_CHECKING:
+    from settlekit.demo import DemoReport
+
+
+def _render(report: DemoReport, console: Console) -> None:
+    console.print(
+        Panel.fit(
+            f"chain id {report.chain['chain_id']} at {report.chain['url']} (anvil pid {report.chain['anvil_pid']}, "
+            f"stopped)\nbuild: {'cached' if report.build['cached'] else str(report.build['compiled']) + ' compiled'}",
+            title="settlekit demo",
+        )
+    )
+    token = report.token
+    table = Table(
+        title=f"{token['symbol']} at {token['address']} ({token['decimals']} decimals, "
+        f"{token['runtime_bytes']} bytes of code)"
+    )
+    table.add_column("account")
+    table.add_column("balance", justify="right")
+    for account, balance in token["balances"].items():
+        table.add_row(account, f"{balance / 10 ** token['decimals']:,.6f}")
+    console.print(table)
+    console.print(f"gas: mint {token['mint_gas']:,}, transfer {token['transfer_gas']:,}")
+    failure = report.guarded_failure
+    console.print(
+        Panel.fit(
+            f"{failure['call']}\n-> {failure['kind']}: module [bold]{failure['module']}[/], "
+            f"reason [bold]{failure['reason']}[/]\n   raw revert data {failure['raw'][:42]}...",
+            title="guarded failure, decoded",
+        )
+    )
+    checks = Table(title="checks")
+    for column in ("check", "expected", "actual", ""):
+        checks.add_column(column)
+    for check in report.checks:
+        checks.add_row(
+            check["name"],
+            str(check["expected"]),
+            str(check["actual"]),
+            "[green]ok[/]" if check["ok"] else "[red]FAIL[/]",
+        )
+    console.print(checks)
+    console.print(f"[green]demo finished in {report.seconds:.1f}s[/]")
+
+
+def demo(as_json: JsonOption = False) -> None:
+    """Run the demo on an embedded Anvil: build, deploy, call, decode a guarded failure, stop Anvil."""
+    from settlekit.demo import run_demo  # web3 is slow to import; only this command needs it
+
+    project = Project.discover()
+    if as_json:
+        report = run_demo(project)
+    else:
+        with stderr.status("starting") as status:
+            report = run_demo(project, progress=status.update)
+    emit(report.to_dict(), as_json=as_json, render=partial(_render, report))

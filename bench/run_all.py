@@ -1,0 +1,10 @@
+"""Run every benchmark and refresh docs/benchmarks.md. Run: make bench"""
+
+from __future__ import annotations
+
+import foundation
+import gas_report
+
+if __name__ == "__main__":
+    foundation.main()
+    gas_report.main()
