@@ -27,6 +27,10 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
+def start_stop(project: Project) -> None:
+    Anvil(project=project).start().stop()
+
+
 def row(name: str, samples: list[float], unit: str = "ms") -> str:
     scale = 1000 if unit == "ms" else 1
     median = statistics.median(samples) * scale
@@ -49,9 +53,7 @@ def main() -> None:
                 5,
             ),
         ),
-        row(
-            "Anvil start until eth_chainId answers, then stop", timed(lambda: Anvil(project=project).start().stop(), 10)
-        ),
+        row("Anvil start until eth_chainId answers, then stop", timed(lambda: start_stop(project), 10)),
         row("`forge build` with nothing changed", timed(lambda: build(project), 5)),
     ]
     with Anvil(project=project) as node:

@@ -96,7 +96,8 @@ def _token_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: P
 
 def _guarded_failure_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
     w3 = node.w3
-    deployer, receiver = w3.eth.accounts[0], w3.eth.accounts[2]
+    accounts = list(w3.eth.accounts)
+    deployer, receiver = accounts[0], accounts[2]
     say("sending a token that returns false through safe_token (must revert, not pass silently)")
     bad_token = contracts.deploy(w3, store.get("FalseReturnToken"), sender=deployer)
     harness = contracts.deploy(w3, store.get("SafeTokenHarness"), sender=deployer)
