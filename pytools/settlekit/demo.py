@@ -71,7 +71,8 @@ def run_demo(project: Project, progress: Progress | None = None) -> DemoReport:
 
 def _token_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
     w3 = node.w3
-    deployer, holder = w3.eth.accounts[0], w3.eth.accounts[1]
+    accounts = list(w3.eth.accounts)
+    deployer, holder = accounts[0], accounts[1]
     say("deploying MockERC20 (6 decimals)")
     token = contracts.deploy(w3, store.get("MockERC20"), "Demo USD", "dUSD", DEMO_DECIMALS, sender=deployer)
     say("minting 1,000 dUSD and transferring 250 dUSD")
