@@ -1,0 +1,34 @@
+"""The quick-start demo, run the way `make demo` runs it."""
+
+from __future__ import annotations
+
+import json
+
+from support import run_cli
+
+from settlekit.chain.process import pid_alive
+
+
+def test_demo_runs_every_chapter_and_stops_anvil() -> None:
+    result = run_cli("demo", "--json", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["chain"]["chain_id"] == 31337
+    assert not pid_alive(report["chain"]["anvil_pid"])
+    assert report["token"]["decimals"] == 6
+    assert sorted(report["token"]["balances"].values()) == [250 * 10**6, 750 * 10**6]
+    assert report["guarded_failure"]["kind"] == "SafeTokenRevert"
+    assert (report["guarded_failure"]["module"], report["guarded_failure"]["reason"]) == (
+        "safe_token",
+        "transfer returned false",
+    )
+    assert report["checks"]
+    assert all(check["ok"] for check in report["checks"])
+
+
+def test_demo_text_output_is_readable() -> None:
+    result = run_cli("demo", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in ("settlekit demo", "dUSD", "guarded failure, decoded", "transfer returned false", "checks"):
+        assert expected in result.stdout
+    assert "FAIL" not in result.stdout
