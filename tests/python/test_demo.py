@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from support import run_cli
-
 from settlekit.chain.process import pid_alive
+
+from support import run_cli
 
 
 def test_demo_runs_every_chapter_and_stops_anvil() -> None:
