@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import cache
 from typing import Any, ClassVar
 
 from eth_abi.abi import decode as abi_decode
@@ -60,6 +61,12 @@ class ReasonRevert(ContractRevert):
         self.module: str | None = module if sep and module and " " not in module else None
         self.reason = reason if self.module is not None else text
         super().__init__(f"reverted: {text}", data)
+
+    @property
+    def raised_at(self) -> list[str]:
+        """Where settlekit's contracts raise this reason ("file:line"), from the shipped catalogue; empty for
+        a reason that is not settlekit's (another contract's, or a catalogue that is out of date)."""
+        return _catalogue_places().get(self.text, [])
 
 
 class PanicRevert(ContractRevert):
@@ -119,6 +126,16 @@ REVERT_CLASSES: dict[str, type[ReasonRevert]] = {
     for cls in (MathRevert, SafeTokenRevert, OwnableRevert, CircuitBreakerRevert, NoncesRevert, Eip712Revert)
     if cls.module_name is not None
 }
+
+
+@cache
+def _catalogue_places() -> dict[str, list[str]]:
+    from settlekit.revert_catalogue import shipped_catalogue
+
+    places: dict[str, list[str]] = {}
+    for entry in shipped_catalogue():
+        places.setdefault(entry.text, []).append(f"{entry.file}:{entry.line}")
+    return places
 
 
 def _as_bytes(data: bytes | str | None) -> bytes:

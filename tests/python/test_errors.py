@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from settlekit.errors import (
     revert_from_exception,
 )
 
+from support import run_cli
+
 ERROR_SELECTOR = bytes.fromhex("08c379a0")
 
 
@@ -35,6 +38,30 @@ def test_decode_error_string_splits_module_and_reason() -> None:
     assert isinstance(revert, SafeTokenRevert)
     assert (revert.module, revert.reason) == ("safe_token", "transfer returned false")
     assert revert.message == "reverted: safe_token: transfer returned false"
+
+
+def test_reasons_from_settlekit_contracts_say_where_they_are_raised() -> None:
+    probe = decode_revert(error_data("revert_probe: always reverts"))
+    assert isinstance(probe, ReasonRevert)
+    assert len(probe.raised_at) == 1
+    assert probe.raised_at[0].startswith("contracts/mocks/RevertProbe.vy:")
+    foreign = decode_revert(error_data("other_protocol: not ours"))
+    assert isinstance(foreign, ReasonRevert)
+    assert foreign.raised_at == []
+
+
+def test_cli_decode_shows_module_reason_and_place() -> None:
+    data = "0x" + error_data("revert_probe: always reverts").hex()
+    result = run_cli("errors", "decode", data, "--json")
+    assert result.returncode == 0
+    decoded = json.loads(result.stdout)
+    assert (decoded["kind"], decoded["module"], decoded["reason"]) == ("ReasonRevert", "revert_probe", "always reverts")
+    assert decoded["raised_at"][0].startswith("contracts/mocks/RevertProbe.vy:")
+    text = run_cli("errors", "decode", data)
+    assert "raised at contracts/mocks/RevertProbe.vy:" in text.stdout
+    bad = run_cli("errors", "decode", "0xabc")
+    assert bad.returncode == 2
+    assert "not hex revert data" in bad.stderr
 
 
 def test_decode_error_string_without_module() -> None:

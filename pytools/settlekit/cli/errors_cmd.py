@@ -64,7 +64,13 @@ def decode(
         "data": "0x" + revert.data.hex(),
     }
     if isinstance(revert, ReasonRevert):
-        result.update(module=revert.module, reason=revert.reason)
+        result.update(module=revert.module, reason=revert.reason, raised_at=revert.raised_at)
     if isinstance(revert, PanicRevert):
         result.update(code=revert.code, meaning=revert.meaning)
-    emit(result, as_json=as_json, render=lambda console: console.print(f"{result['kind']}: {revert.message}"))
+
+    def render(console: Console) -> None:
+        console.print(f"{result['kind']}: {revert.message}")
+        for place in revert.raised_at if isinstance(revert, ReasonRevert) else []:
+            console.print(f"  raised at {place}")
+
+    emit(result, as_json=as_json, render=render)
