@@ -1,7 +1,8 @@
 """Gas of every external function of the project's contracts, from `forge test --gas-report --json`.
 
 Figures are forge's: whole-transaction gas of each call made by the test suites (so they include the 21,000 base
-cost and calldata), min / median / max over all calls. Targets from the issues are checked in a second table.
+cost and calldata), min / median / max over all calls. Targets from the issues are checked by the scripts that measure
+them exactly (e.g. bench/gas_signed.py).
 
 Run: .venv/bin/python bench/gas_report.py
 """
@@ -16,18 +17,6 @@ from settlekit.project import Project
 from settlekit.toolchain import find_tool, tool_environment
 
 from report import ROOT, write_section
-
-BASE_TX_GAS = 21_000
-
-# (contract, function signature, limit on median gas above the 21,000 base, where the target comes from)
-TARGETS: list[tuple[str, str, int, str]] = [
-    (
-        "SafetyHarness",
-        "execute_signed(address,address,uint256,uint256,uint256,uint8,bytes32,bytes32)",
-        35_000,
-        "issue 3: signed unordered-nonce use + signature check <= ~35,000 above base",
-    ),
-]
 
 
 def gas_report() -> list[dict[str, Any]]:
@@ -49,28 +38,16 @@ def gas_report() -> list[dict[str, Any]]:
 def main() -> None:
     report = gas_report()
     lines = ["| contract | function | calls | min | median | max |", "|---|---|---|---|---|---|"]
-    medians: dict[tuple[str, str], int] = {}
     for entry in sorted(report, key=lambda e: e["contract"]):
         source, _, name = entry["contract"].partition(":")
         if not source.startswith("contracts/"):
             continue
         for signature, stats in sorted(entry["functions"].items()):
-            medians[(name, signature)] = int(stats["median"])
             lines.append(
                 f"| {name} | `{signature}` | {stats['calls']} | {stats['min']:,} | {stats['median']:,} | "
                 f"{stats['max']:,} |"
             )
-    target_lines = ["| contract | function | median above base | target | met |", "|---|---|---|---|---|"]
-    for contract, signature, limit, origin in TARGETS:
-        median = medians.get((contract, signature))
-        if median is None:
-            target_lines.append(f"| {contract} | `{signature}` | not measured | {limit:,} ({origin}) | no |")
-            continue
-        above = median - BASE_TX_GAS
-        target_lines.append(
-            f"| {contract} | `{signature}` | {above:,} | {limit:,} ({origin}) | {'yes' if above <= limit else 'NO'} |"
-        )
-    body = "### Targets\n\n" + "\n".join(target_lines) + "\n\n### All functions\n\n" + "\n".join(lines)
+    body = "\n".join(lines)
     write_section("gas", "Gas per function (forge gas report)", ".venv/bin/python bench/gas_report.py", body)
     print(body)
 

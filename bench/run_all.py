@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import foundation
 import gas_report
+import gas_signed
 
 if __name__ == "__main__":
     foundation.main()
     gas_report.main()
+    gas_signed.main()
