@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,15 @@ class Project:
     @property
     def foundry_toml(self) -> Path:
         return self.root / "foundry.toml"
+
+    @property
+    def test_dir(self) -> Path:
+        """forge's test folder: ``test`` of the default profile in foundry.toml (forge's default: ``test``)."""
+        try:
+            config = tomllib.loads(self.foundry_toml.read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            config = {}
+        return self.root / str(config.get("profile", {}).get("default", {}).get("test", "test"))
 
     @property
     def node_bin_dir(self) -> Path:

@@ -66,6 +66,15 @@ def test_build_compiles_then_skips_unchanged_then_recompiles_dependents(project:
     assert build(project).compiled == ["contracts/Counter.vy"]
 
 
+def test_test_contracts_are_compiled_only_when_asked(project: Project) -> None:
+    (project.root / "tests" / "forge" / "CounterTest.vy").write_text(
+        "# pragma version ~=0.4.3\n\n\n@external\ndef test_nothing():\n    pass\n"
+    )
+    assert build(project).compiled == ["contracts/Counter.vy"]
+    assert build(project, tests=True).compiled == ["tests/forge/CounterTest.vy"]
+    assert "CounterTest" in ArtifactStore(project.out_dir).names()
+
+
 def test_compile_error_names_file_and_line(project: Project) -> None:
     (project.contracts_dir / "Broken.vy").write_text(
         "# pragma version ~=0.4.3\n\n@external\ndef f():\n    self.missing = 1\n"

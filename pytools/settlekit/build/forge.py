@@ -101,11 +101,17 @@ def parse_message(raw: dict[str, Any], root: Path) -> CompilerMessage:
     )
 
 
-def build(project: Project, *, force: bool = False, timeout: float = 600.0) -> BuildReport:
-    """Run ``forge build`` in ``project``; raise :class:`CompileError` with file and line on failure."""
+def build(project: Project, *, force: bool = False, tests: bool = False, timeout: float = 900.0) -> BuildReport:
+    """Run ``forge build`` in ``project``; raise :class:`CompileError` with file and line on failure.
+
+    Only the contracts are compiled unless ``tests`` is true: the Vyper test contracts take most of the compile
+    time and nothing but ``forge test`` needs them.
+    """
     forge = find_tool("forge", project)
     find_tool("vyper", project)  # fail early with an install hint rather than with forge's message
     argv = [str(forge.path), "build", "--json", "--root", str(project.root)]
+    if not tests:
+        argv += ["--skip", f"{project.test_dir.relative_to(project.root)}/**"]
     if force:
         argv.append("--force")
     try:

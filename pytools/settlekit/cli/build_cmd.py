@@ -30,10 +30,11 @@ def _render(report: BuildReport, contracts: list[str], console: Console) -> None
 def build_command(
     as_json: JsonOption = False,
     force: Annotated[bool, typer.Option("--force", help="Recompile everything, ignoring forge's cache.")] = False,
+    with_tests: Annotated[bool, typer.Option("--with-tests", help="Compile the forge test contracts too.")] = False,
 ) -> None:
     """Compile contracts/ with forge and the pinned vyper; unchanged sources are not recompiled."""
     project = Project.discover()
-    report = build(project, force=force)
+    report = build(project, force=force, tests=with_tests)
     contracts = ArtifactStore(project.out_dir).names()
     data = {
         "compiled": report.compiled,
