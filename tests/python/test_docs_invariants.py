@@ -1,0 +1,29 @@
+"""docs/invariants.md names only tests that exist, so the list of invariants cannot drift from the suites."""
+
+from __future__ import annotations
+
+import re
+
+from support import REPO
+
+
+def _defined_tests() -> set[str]:
+    names: set[str] = set()
+    for path in [*(REPO / "tests").rglob("*.vy"), *(REPO / "tests").rglob("*.py")]:
+        names.update(re.findall(r"^def ((?:test|invariant)\w*)\(", path.read_text(), flags=re.MULTILINE))
+    return names
+
+
+def test_every_test_named_in_the_invariants_doc_exists() -> None:
+    text = (REPO / "docs" / "invariants.md").read_text()
+    named = set(re.findall(r"`((?:test|testFuzz|invariant)_\w+)`", text))
+    assert len(named) > 20, "the invariants doc names fewer tests than expected: is the parser broken?"
+    missing = sorted(named - _defined_tests())
+    assert missing == [], f"docs/invariants.md names tests that do not exist: {missing}"
+
+
+def test_every_invariant_function_is_listed_in_the_invariants_doc() -> None:
+    text = (REPO / "docs" / "invariants.md").read_text()
+    invariants = {name for name in _defined_tests() if name.startswith("invariant_")}
+    unlisted = sorted(name for name in invariants if f"`{name}`" not in text)
+    assert unlisted == [], f"invariant tests not written down in docs/invariants.md: {unlisted}"
