@@ -159,3 +159,25 @@ def test_kill_9_of_the_parent_takes_anvil_down(tmp_path) -> None:
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     assert wait_until(lambda: not pid_alive(anvil_pid), timeout=10), "anvil outlived its killed parent"
+
+
+def test_slots_in_an_epoch_sets_safe_and_finalized_distance(settlekit_project) -> None:
+    with Anvil(AnvilConfig(slots_in_an_epoch=2), settlekit_project) as node:
+        node.mine(10)
+        assert node.w3.eth.get_block("safe")["number"] == 10 - 2
+        assert node.w3.eth.get_block("finalized")["number"] == 10 - 4
+
+
+def test_no_mining_keeps_transactions_pending_until_mined(settlekit_project) -> None:
+    with Anvil(AnvilConfig(mining=False), settlekit_project) as node:
+        accounts = list(node.w3.eth.accounts)
+        tx_hash = node.w3.eth.send_transaction({"from": accounts[0], "to": accounts[1], "value": 1})
+        assert node.block_number() == 0
+        assert node.rpc.call("eth_getTransactionReceipt", tx_hash.to_0x_hex()) is None
+        node.mine()
+        assert node.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"] == 1
+
+
+def test_block_time_mines_on_a_clock(settlekit_project) -> None:
+    with Anvil(AnvilConfig(block_time=0.5), settlekit_project) as node:
+        assert wait_until(lambda: node.block_number() >= 3, timeout=10)
