@@ -1,0 +1,1 @@
+"""Deployments: keys, plans, the write-ahead journal, manifests and on-chain verification."""
