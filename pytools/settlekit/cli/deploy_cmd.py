@@ -1,0 +1,137 @@
+"""``settlekit deploy`` and ``settlekit verify``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from settlekit.cli.options import JsonOption
+from settlekit.cli.output import emit, stderr
+from settlekit.project import Project
+
+NameArg = Annotated[str, typer.Argument(help="Deployment name in the plan file.")]
+NetworkOpt = Annotated[str, typer.Option("--network", "-n", help="Network profile in the plan file.")]
+PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (default: settlekit.toml in the project).")]
+RpcOpt = Annotated[
+    str | None,
+    typer.Option("--rpc-url", envvar="ETH_RPC_URL", show_envvar=True, help="RPC URL (overrides the plan's)."),
+]
+DirOpt = Annotated[Path | None, typer.Option("--deployments-dir", help="Where journals and manifests live.")]
+
+
+def deploy(
+    name: NameArg,
+    network: NetworkOpt = "local",
+    as_json: JsonOption = False,
+    plan_file: PlanOpt = None,
+    rpc_url: RpcOpt = None,
+    account: Annotated[str | None, typer.Option("--account", help="Foundry keystore name.")] = None,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="Keystore password file.")] = None,
+    password_env: Annotated[str | None, typer.Option("--password-env", help="Env var with the password.")] = None,
+    private_key_env: Annotated[str | None, typer.Option("--private-key-env", help="Env var with a key.")] = None,
+    dev_account: Annotated[int | None, typer.Option("--dev-account", help="Anvil dev account (local only).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the journal of an interrupted deploy.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the plan on an Anvil fork; send nothing.")] = False,
+    deployments_dir: DirOpt = None,
+) -> None:
+    """Deploy a plan through the write-ahead journal, then write the manifest."""
+    from settlekit.deploy import service
+
+    project = Project.discover()
+    plan = service.open_plan(project, plan_file)
+    keys = service.KeyChoice(
+        account, password_file, password_env, private_key_env, dev_account, interactive=sys.stdin.isatty()
+    )
+    say = (lambda _m: None) if as_json else (lambda message: stderr.print(f"  {message}"))
+    if dry_run:
+        outcome = service.dry_run(project, plan, name, network, keys, rpc_url=rpc_url, progress=say)
+        data = {
+            "dry_run": True,
+            "forked_from": outcome.forked_from,
+            "gas_used": outcome.result.gas_used,
+            "cost_wei": outcome.result.cost_wei,
+            "balance_wei": outcome.balance_wei,
+            "enough_funds": outcome.enough_funds,
+            "addresses_on_fork": outcome.result.addresses,
+        }
+
+        def render_dry(console: Console) -> None:
+            console.print(
+                f"dry run on a fork of {outcome.forked_from}: {outcome.result.gas_used:,} gas, "
+                f"{outcome.result.cost_wei / 1e18:.6f} ETH at the fork's fees"
+            )
+            console.print(
+                f"deployer balance on {network}: {outcome.balance_wei / 1e18:.6f} ETH "
+                + ("(enough)" if outcome.enough_funds else "[red](NOT enough)[/]")
+            )
+
+        emit(data, as_json=as_json, render=render_dry)
+        return
+    result = service.deploy(
+        project, plan, name, network, keys, rpc_url=rpc_url, resume=resume, root=deployments_dir, progress=say
+    )
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
+
+    def render(console: Console) -> None:
+        table = Table(
+            title=f"{result.deployment} on {result.network} (chain {result.chain_id})"
+            + (" resumed" if result.resumed else "")
+        )
+        table.add_column("step")
+        table.add_column("address")
+        for step, address in result.addresses.items():
+            table.add_row(step, address)
+        console.print(table)
+        console.print(f"{result.sent} transaction(s) sent, {result.gas_used:,} gas; manifest {result.manifest}")
+
+    emit(data, as_json=as_json, render=render)
+
+
+def verify(
+    name: NameArg,
+    network: NetworkOpt = "local",
+    as_json: JsonOption = False,
+    plan_file: PlanOpt = None,
+    rpc_url: RpcOpt = None,
+    deployments_dir: DirOpt = None,
+) -> None:
+    """Check the code and roles on chain against the manifest and the compiled contracts."""
+    from settlekit.deploy import service
+
+    project = Project.discover()
+    report = service.verify(
+        project, service.open_plan(project, plan_file), name, network, rpc_url=rpc_url, root=deployments_dir
+    )
+
+    def render(console: Console) -> None:
+        table = Table(title=f"verify {report.deployment} (chain {report.chain_id})")
+        for column in ("step", "address", "code", "roles", ""):
+            table.add_column(column)
+        for check in report.contracts:
+            roles = ", ".join(f"{role} {'ok' if r['ok'] else 'WRONG'}" for role, r in check.roles.items())
+            table.add_row(
+                check.step, check.address, check.code, roles or "-", "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+            )
+        console.print(table)
+        for check in report.contracts:
+            for problem in check.problems:
+                console.print(f"[red]{problem}[/]")
+
+    emit(
+        {
+            "ok": report.ok,
+            "deployment": report.deployment,
+            "chain_id": report.chain_id,
+            "contracts": [asdict(c) for c in report.contracts],
+        },
+        as_json=as_json,
+        render=render,
+    )
+    if not report.ok:
+        raise typer.Exit(1)

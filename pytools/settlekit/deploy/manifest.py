@@ -1,0 +1,89 @@
+"""Deployment manifests: ``deployments/<chain_id>/<name>.json``, written atomically and only from journal facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+from settlekit.build import ArtifactStore
+from settlekit.deploy.journal import Journal
+from settlekit.deploy.plan import Deployment, Network
+from settlekit.exceptions import SettlekitError
+
+
+class ManifestError(SettlekitError):
+    """A manifest is missing or unreadable."""
+
+
+def manifest_path(root: Path, chain_id: int, name: str) -> Path:
+    return root / str(chain_id) / f"{name}.json"
+
+
+def write_manifest(
+    journal: Journal, deployment: Deployment, network: Network, store: ArtifactStore, roles: dict[str, str], root: Path
+) -> Path:
+    header = journal.header()
+    assert header is not None
+    contracts: dict[str, Any] = {}
+    for step in deployment.steps:
+        existing = journal.last("existing", step.id)
+        if existing is not None:
+            contracts[step.id] = {"artifact": step.artifact, "address": existing["address"], "existing": True}
+            continue
+        signed, receipt, final = (journal.last(kind, step.id) for kind in ("signed", "receipt", "final"))
+        if signed is None or receipt is None or final is None:
+            raise ManifestError(f"step {step.id!r} is not final in the journal", hint="resume the deployment")
+        artifact = store.get(step.artifact)
+        contracts[step.id] = {
+            "artifact": step.artifact,
+            "address": receipt["contract_address"],
+            "existing": False,
+            "tx_hash": receipt["tx_hash"],
+            "nonce": signed["nonce"],
+            "block_number": receipt["block_number"],
+            "block_hash": receipt["block_hash"],
+            "gas_used": receipt["gas_used"],
+            "constructor_args": signed["args"],
+            "bytecode_hash": "0x" + keccak(artifact.bytecode).hex(),
+            "runtime_hash": "0x" + keccak(artifact.runtime_bytecode).hex(),
+            "verify_roles": list(step.roles),
+        }
+    manifest = {
+        "deployment": deployment.name,
+        "network": network.name,
+        "chain_id": header["chain_id"],
+        "genesis_hash": header["genesis_hash"],
+        "deployer": header["deployer"],
+        "plan": header["plan"],
+        "compiler": {"vyper": version("vyper"), "settlekit": version("settlekit")},
+        "roles": roles,
+        "contracts": contracts,
+    }
+    path = manifest_path(root, header["chain_id"], deployment.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    Path(temporary).replace(path)
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest at {path}", hint="deploy first: settlekit deploy NAME --network N") from None
+    except ValueError:
+        raise ManifestError(
+            f"{path} is not valid JSON", hint="redeploy, or restore the file from version control"
+        ) from None
+    return data

@@ -1,0 +1,237 @@
+"""Deployment plans: which contracts to deploy on which network, read from a TOML file (``settlekit.toml``).
+
+::
+
+    [networks.local]
+    rpc_url = "http://127.0.0.1:8545"
+    chain_id = 31337
+    local = true                 # mocks and Anvil's development keys are allowed only on local networks
+    confirmations = 0
+    roles = { guardian = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" }
+
+    [networks.sepolia]
+    rpc_url_env = "SEPOLIA_RPC_URL"   # the URL itself may hold an API key: keep it in the environment
+    chain_id = 11155111
+    confirmations = 3
+    roles = { guardian = "0x..." }
+
+    [[deployments.safety.steps]]
+    id = "collateral"
+    artifact = "MockERC20"
+    args = ["Demo USD", "dUSD", 6]
+    mock = true                                   # deployed on local networks only...
+    existing = { sepolia = "0x..." }              # ...elsewhere this address is used instead
+
+    [[deployments.safety.steps]]
+    id = "harness"
+    artifact = "SafetyHarness"
+    args = ["$guardian"]                          # $role: a role's address; @step: an earlier step's address
+    roles = ["owner", "guardian"]                 # views `settlekit verify` compares with the roles
+
+Roles always include ``deployer`` (the signing account); ``owner`` defaults to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import is_address, to_checksum_address
+
+from settlekit.build import ArtifactStore
+from settlekit.chain.dev_accounts import LOCAL_CHAIN_IDS
+from settlekit.exceptions import SettlekitError
+
+DEFAULT_PLAN_FILE = "settlekit.toml"
+
+
+class PlanError(SettlekitError):
+    """The plan file is missing, malformed, or asks for something the network does not allow."""
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    rpc_url_env: str | None
+    rpc_url: str | None
+    chain_id: int | None
+    local: bool
+    confirmations: int
+    roles: dict[str, str]
+    local_chain_ids: frozenset[int]
+
+    def resolve_rpc_url(self, override: str | None = None) -> str:
+        url = override or (os.environ.get(self.rpc_url_env) if self.rpc_url_env else None) or self.rpc_url
+        url = url or os.environ.get("ETH_RPC_URL")
+        if not url:
+            raise PlanError(
+                f"no RPC URL for network {self.name!r}",
+                hint=f"pass --rpc-url, set ${self.rpc_url_env or 'ETH_RPC_URL'}, or add rpc_url to the plan",
+            )
+        return url
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    artifact: str
+    args: tuple[Any, ...] = ()
+    mock: bool = False
+    existing: dict[str, str] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: Path
+    networks: dict[str, Network]
+    deployments: dict[str, Deployment]
+
+    def network(self, name: str) -> Network:
+        if name not in self.networks:
+            raise PlanError(
+                f"no network {name!r} in {self.path}",
+                hint="networks in the plan: " + (", ".join(sorted(self.networks)) or "none"),
+            )
+        return self.networks[name]
+
+    def deployment(self, name: str) -> Deployment:
+        if name not in self.deployments:
+            raise PlanError(
+                f"no deployment {name!r} in {self.path}",
+                hint="deployments in the plan: " + (", ".join(sorted(self.deployments)) or "none"),
+            )
+        return self.deployments[name]
+
+
+def _address(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise PlanError(f"{where}: {value!r} is not an address", hint="write a 0x-prefixed 20-byte hex address")
+    return str(to_checksum_address(value))
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and check the plan file."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise PlanError(f"no plan file at {path}", hint=f"create {DEFAULT_PLAN_FILE} (see docs/deploy.md)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PlanError(f"{path} is not valid TOML: {error}", hint="fix the syntax at the place shown") from None
+    networks: dict[str, Network] = {}
+    for name, raw in data.get("networks", {}).items():
+        chain_id = raw.get("chain_id")
+        local = bool(raw.get("local", chain_id in LOCAL_CHAIN_IDS))
+        extra_local = {int(c) for c in raw.get("local_chain_ids", [])}
+        roles = {role: _address(value, f"networks.{name}.roles.{role}") for role, value in raw.get("roles", {}).items()}
+        networks[name] = Network(
+            name=name,
+            rpc_url_env=raw.get("rpc_url_env"),
+            rpc_url=raw.get("rpc_url"),
+            chain_id=int(chain_id) if chain_id is not None else None,
+            local=local,
+            confirmations=int(raw.get("confirmations", 0 if local else 3)),
+            roles=roles,
+            local_chain_ids=frozenset(
+                LOCAL_CHAIN_IDS | extra_local | ({int(chain_id)} if local and chain_id else set())
+            ),
+        )
+    deployments: dict[str, Deployment] = {}
+    for name, raw in data.get("deployments", {}).items():
+        steps: list[Step] = []
+        for index, item in enumerate(raw.get("steps", [])):
+            where = f"deployments.{name}.steps[{index}]"
+            if "id" not in item or "artifact" not in item:
+                raise PlanError(f"{where} needs an id and an artifact", hint="see docs/deploy.md for the format")
+            existing = {
+                net: _address(addr, f"{where}.existing.{net}") for net, addr in item.get("existing", {}).items()
+            }
+            steps.append(
+                Step(
+                    str(item["id"]),
+                    str(item["artifact"]),
+                    tuple(item.get("args", [])),
+                    bool(item.get("mock", False)),
+                    existing,
+                    tuple(item.get("roles", [])),
+                )
+            )
+        ids = [step.id for step in steps]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise PlanError(f"deployment {name!r} repeats step ids {duplicates}", hint="give every step its own id")
+        deployments[name] = Deployment(name, tuple(steps))
+    return Plan(path, networks, deployments)
+
+
+def resolve_arg(value: Any, roles: dict[str, str], addresses: dict[str, str], where: str) -> Any:
+    """Replace ``$role`` and ``@step`` references by addresses."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value[1:] not in roles:
+            raise PlanError(f"{where}: unknown role {value}", hint="roles: " + ", ".join(sorted(roles)))
+        return roles[value[1:]]
+    if isinstance(value, str) and value.startswith("@"):
+        if value[1:] not in addresses:
+            raise PlanError(f"{where}: {value} is not an earlier step", hint="a step can only use steps before it")
+        return addresses[value[1:]]
+    if isinstance(value, list):
+        return [resolve_arg(item, roles, addresses, where) for item in value]
+    return value
+
+
+def check_plan(deployment: Deployment, network: Network, store: ArtifactStore) -> None:
+    """Refuse before anything is sent: mocks outside local networks, unknown artifacts or references."""
+    seen: set[str] = set()
+    for step in deployment.steps:
+        store.get(step.artifact)
+        if step.mock and not network.local and network.name not in step.existing:
+            raise PlanError(
+                f"step {step.id!r} deploys the mock {step.artifact} on network {network.name!r}, which is not local",
+                hint=f"give the step an existing address for {network.name}: existing = {{ {network.name} = ... }}",
+            )
+        for arg in step.args:
+            for ref in _references(arg):
+                if ref.startswith("@") and ref[1:] not in seen:
+                    raise PlanError(
+                        f"step {step.id!r} uses {ref} before it is deployed",
+                        hint="reorder the steps so each comes after the ones it uses",
+                    )
+        seen.add(step.id)
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, str) and value[:1] in ("$", "@"):
+        return [value]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item)]
+    return []
+
+
+def fingerprint(deployment: Deployment, network: Network, store: ArtifactStore, roles: dict[str, str]) -> str:
+    """A hash of everything that decides what the deployment sends: steps, bytecode, arguments, roles."""
+    canonical = {
+        "steps": [
+            {
+                "id": s.id,
+                "artifact": s.artifact,
+                "bytecode": hashlib.sha256(store.get(s.artifact).bytecode).hexdigest(),
+                "args": list(s.args),
+                "mock": s.mock,
+                "existing": s.existing.get(network.name),
+            }
+            for s in deployment.steps
+        ],
+        "roles": roles,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,132 @@
+"""What the ``deploy`` and ``verify`` commands do, as library calls: pick the signer, connect, run, dry-run."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from settlekit.build import ArtifactStore, build
+from settlekit.chain import Anvil, AnvilConfig, redact_url
+from settlekit.deploy.executor import Deployer, DeployResult, Progress
+from settlekit.deploy.keys import Signer, dev_signer, from_keystore, from_private_key_env, password_from
+from settlekit.deploy.manifest import manifest_path, read_manifest
+from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Network, Plan, load_plan
+from settlekit.deploy.verify import VerifyReport, verify_deployment
+from settlekit.exceptions import UsageError
+from settlekit.project import Project
+
+DRY_RUN_FUNDING_WEI = 100 * 10**18
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    account: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    private_key_env: str | None = None
+    dev_account: int | None = None
+    interactive: bool = True
+
+
+def choose_signer(choice: KeyChoice, network: Network) -> Signer:
+    given = [
+        name
+        for name, value in (
+            ("--account", choice.account),
+            ("--private-key-env", choice.private_key_env),
+            ("--dev-account", choice.dev_account),
+        )
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} both name a key; give one", hint="pick one way to sign")
+    if choice.account is not None:
+        return from_keystore(
+            choice.account, password_from(file=choice.password_file, env=choice.password_env, prompt=choice.interactive)
+        )
+    if choice.private_key_env is not None:
+        return from_private_key_env(choice.private_key_env)
+    if choice.dev_account is not None or network.local:
+        return dev_signer(choice.dev_account or 0)
+    raise UsageError(
+        f"network {network.name!r} is not local: say which key signs",
+        hint="pass --account NAME (a Foundry keystore) or --private-key-env VAR",
+    )
+
+
+def open_plan(project: Project, plan_file: Path | None) -> Plan:
+    return load_plan(plan_file or project.root / DEFAULT_PLAN_FILE)
+
+
+def deploy(
+    project: Project,
+    plan: Plan,
+    name: str,
+    network_name: str,
+    keys: KeyChoice,
+    *,
+    rpc_url: str | None = None,
+    resume: bool = False,
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> DeployResult:
+    network = plan.network(network_name)
+    deployment = plan.deployment(name)
+    signer = choose_signer(keys, network)
+    build(project)
+    store = ArtifactStore(project.out_dir)
+    w3 = Web3(Web3.HTTPProvider(network.resolve_rpc_url(rpc_url), request_kwargs={"timeout": 60}))
+    deployer = Deployer(
+        w3, signer, deployment, network, store, root=root or project.root / "deployments", progress=progress
+    )
+    return deployer.run(resume=resume)
+
+
+@dataclass(frozen=True)
+class DryRunResult:
+    result: DeployResult
+    forked_from: str
+    balance_wei: int
+    enough_funds: bool
+
+
+def dry_run(
+    project: Project,
+    plan: Plan,
+    name: str,
+    network_name: str,
+    keys: KeyChoice,
+    *,
+    rpc_url: str | None = None,
+    progress: Progress | None = None,
+) -> DryRunResult:
+    """Run the whole plan on an Anvil fork of the network; nothing is sent to the network itself."""
+    network = plan.network(network_name)
+    deployment = plan.deployment(name)
+    signer = choose_signer(keys, network)
+    build(project)
+    store = ArtifactStore(project.out_dir)
+    url = network.resolve_rpc_url(rpc_url)
+    balance = int(Web3(Web3.HTTPProvider(url)).eth.get_balance(signer.address))
+    with (
+        Anvil(AnvilConfig(fork_url=url, chain_id=None), project) as fork,
+        tempfile.TemporaryDirectory(prefix="settlekit-dry-run-") as scratch,
+    ):
+        if balance < DRY_RUN_FUNDING_WEI:
+            fork.set_balance(signer.address, DRY_RUN_FUNDING_WEI)
+        deployer = Deployer(fork.w3, signer, deployment, network, store, root=Path(scratch), progress=progress)
+        result = deployer.run()
+    return DryRunResult(result, redact_url(url), balance, balance >= result.cost_wei)
+
+
+def verify(
+    project: Project, plan: Plan, name: str, network_name: str, *, rpc_url: str | None = None, root: Path | None = None
+) -> VerifyReport:
+    network = plan.network(network_name)
+    w3 = Web3(Web3.HTTPProvider(network.resolve_rpc_url(rpc_url), request_kwargs={"timeout": 60}))
+    build(project)
+    manifest = read_manifest(manifest_path(root or project.root / "deployments", int(w3.eth.chain_id), name))
+    return verify_deployment(w3, manifest, ArtifactStore(project.out_dir))
