@@ -1,0 +1,258 @@
+"""`settlekit deploy` / `settlekit verify` against real Anvil processes, run as the CLI runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+from web3 import Web3
+
+from settlekit.chain import Anvil, AnvilConfig
+
+from support import cli_env, run_cli
+
+GUARDIAN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+SECRET_KEY = "0x" + "7a" * 32
+
+
+def write_plan(path: Path, url: str, *, chain_id: int = 31337, local: bool = True, symbol: str = "dUSD") -> Path:
+    path.write_text(f"""
+[networks.target]
+rpc_url = "{url}"
+chain_id = {chain_id}
+local = {str(local).lower()}
+confirmations = {0 if local else 2}
+roles = {{ guardian = "{GUARDIAN}" }}
+
+[[deployments.safety.steps]]
+id = "collateral"
+artifact = "MockERC20"
+args = ["Demo USD", "{symbol}", 6]
+{"mock = true" if local else ""}
+
+[[deployments.safety.steps]]
+id = "probe"
+artifact = "RevertProbe"
+
+[[deployments.safety.steps]]
+id = "harness"
+artifact = "SafetyHarness"
+args = ["$guardian"]
+roles = ["owner", "guardian"]
+""")
+    return path
+
+
+@pytest.fixture
+def chain(settlekit_project, artifacts) -> Iterator[Anvil]:  # artifacts: build once before any CLI runs
+    with Anvil(AnvilConfig(), settlekit_project) as node:
+        yield node
+
+
+def deploy_cli(plan: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+    return run_cli(
+        "deploy",
+        "safety",
+        "--network",
+        "target",
+        "--plan",
+        str(plan),
+        "--deployments-dir",
+        str(out),
+        "--json",
+        *extra,
+        env=env or cli_env(),
+    )
+
+
+def contract_creations(w3: Web3, deployer: str) -> list[str]:
+    created = []
+    for number in range(1, w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx["from"] == deployer and tx["to"] is None:
+                created.append(w3.eth.get_transaction_receipt(tx["hash"])["contractAddress"])
+    return created
+
+
+def test_deploy_writes_a_manifest_from_the_journal_and_verifies(chain: Anvil, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    result = deploy_cli(plan, tmp_path / "deployments")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["sent"] == 3
+    manifest = json.loads((tmp_path / "deployments" / "31337" / "safety.json").read_text())
+    journal = [json.loads(line) for line in (tmp_path / "deployments" / "31337" / "safety.journal.jsonl").open()]
+    receipts = {r["step"]: r for r in journal if r["kind"] == "receipt"}
+    for step in ("collateral", "probe", "harness"):
+        entry = manifest["contracts"][step]
+        assert entry["address"] == receipts[step]["contract_address"] == data["addresses"][step]
+        assert entry["tx_hash"] == receipts[step]["tx_hash"]
+        assert chain.w3.eth.get_code(entry["address"])
+    assert manifest["contracts"]["harness"]["constructor_args"] == [GUARDIAN]
+    assert [r["kind"] for r in journal][-1] == "complete"
+    verified = run_cli(
+        "verify",
+        "safety",
+        "--network",
+        "target",
+        "--plan",
+        str(plan),
+        "--deployments-dir",
+        str(tmp_path / "deployments"),
+        "--json",
+    )
+    report = json.loads(verified.stdout)
+    assert verified.returncode == 0, verified.stdout
+    codes = {c["step"]: c["code"] for c in report["contracts"]}
+    assert codes["harness"] == "runtime and immutables match"
+    harness = next(c for c in report["contracts"] if c["step"] == "harness")
+    assert harness["immutables_bytes"] > 0
+    assert harness["roles"]["guardian"]["ok"] is True
+
+
+def test_verify_catches_wrong_code_and_wrong_roles(chain: Anvil, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    assert deploy_cli(plan, tmp_path / "deployments").returncode == 0
+    manifest_file = tmp_path / "deployments" / "31337" / "safety.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["contracts"]["probe"]["address"] = manifest["contracts"]["collateral"]["address"]
+    manifest["roles"]["guardian"] = "0x0000000000000000000000000000000000000bad"
+    manifest_file.write_text(json.dumps(manifest))
+    verified = run_cli(
+        "verify",
+        "safety",
+        "--network",
+        "target",
+        "--plan",
+        str(plan),
+        "--deployments-dir",
+        str(tmp_path / "deployments"),
+        "--json",
+    )
+    assert verified.returncode == 1
+    report = json.loads(verified.stdout)
+    problems = [p for c in report["contracts"] for p in c["problems"]]
+    assert any("is not the compiled RevertProbe runtime" in p for p in problems)
+    assert any("guardian() is" in p for p in problems)
+
+
+@pytest.mark.parametrize("boundary", ["before-send", "after-send", "after-receipt"])
+@pytest.mark.parametrize("step", ["collateral", "harness"])
+def test_kill_9_at_every_journal_boundary_then_resume(chain: Anvil, tmp_path: Path, step: str, boundary: str) -> None:
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    out = tmp_path / "deployments"
+    crashed = deploy_cli(plan, out, env=cli_env(SETTLEKIT_DEPLOY_CRASH_AT=f"{step}:{boundary}"))
+    assert crashed.returncode == -signal.SIGKILL
+    refused = deploy_cli(plan, out)
+    assert refused.returncode == 1
+    assert "--resume" in json.loads(refused.stdout)["hint"]
+    resumed = deploy_cli(plan, out, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    deployer = chain.w3.eth.accounts[0]
+    manifest = json.loads((out / "31337" / "safety.json").read_text())
+    created = contract_creations(chain.w3, deployer)
+    assert sorted(created) == sorted(c["address"] for c in manifest["contracts"].values())  # each exactly once
+    nonces = sorted(c["nonce"] for c in manifest["contracts"].values())
+    assert nonces == [0, 1, 2]  # none skipped, none used twice
+    assert chain.w3.eth.get_transaction_count(deployer) == 3
+    journal = [json.loads(line) for line in (out / "31337" / "safety.journal.jsonl").open()]
+    signed = [r for r in journal if r["kind"] == "signed"]
+    assert len(signed) == 3  # the crashed step was never re-signed
+    assert {c["tx_hash"] for c in manifest["contracts"].values()} == {r["tx_hash"] for r in signed}
+
+
+def test_resume_refused_after_the_chain_id_changed(chain: Anvil, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    out = tmp_path / "deployments"
+    deploy_cli(plan, out, env=cli_env(SETTLEKIT_DEPLOY_CRASH_AT="probe:after-receipt"))
+    chain.rpc.call("anvil_setChainId", 31338)
+    plan_other_id = write_plan(tmp_path / "other.toml", chain.url, chain_id=31338)
+    # The journal lives under the chain id, so the new id finds none; moving it there must still be refused.
+    (out / "31338").mkdir()
+    (out / "31337" / "safety.journal.jsonl").rename(out / "31338" / "safety.journal.jsonl")
+    refused = deploy_cli(plan_other_id, out, "--resume", "--dev-account", "0")
+    assert refused.returncode == 1
+    assert "the journal is for chain id 31337, the node reports 31338" in json.loads(refused.stdout)["message"]
+
+
+def test_resume_refused_after_the_plan_changed(chain: Anvil, tmp_path: Path) -> None:
+    out = tmp_path / "deployments"
+    deploy_cli(
+        write_plan(tmp_path / "a.toml", chain.url), out, env=cli_env(SETTLEKIT_DEPLOY_CRASH_AT="probe:before-send")
+    )
+    refused = deploy_cli(write_plan(tmp_path / "b.toml", chain.url, symbol="dUSX"), out, "--resume")
+    assert refused.returncode == 1
+    assert "the plan changed" in json.loads(refused.stdout)["message"]
+
+
+def test_deploy_refused_while_the_journal_is_locked(chain: Anvil, tmp_path: Path) -> None:
+    out = tmp_path / "deployments"
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    (out / "31337").mkdir(parents=True)
+    with FileLock(str(out / "31337" / "safety.journal.jsonl") + ".lock", timeout=0):
+        refused = deploy_cli(plan, out)
+    assert refused.returncode == 1
+    assert "is locked: another deploy of this plan is running" in json.loads(refused.stdout)["message"]
+    assert deploy_cli(plan, out).returncode == 0
+
+
+def test_testnet_like_chain_refuses_dev_keys_and_mocks_and_never_leaks_the_key(
+    settlekit_project, artifacts, tmp_path: Path
+) -> None:
+    with Anvil(AnvilConfig(chain_id=11155111), settlekit_project) as sepolia:
+        plan = write_plan(tmp_path / "settlekit.toml", sepolia.url, chain_id=11155111, local=False)
+        out = tmp_path / "deployments"
+        dev = deploy_cli(plan, out, "--dev-account", "0")
+        assert dev.returncode == 1
+        assert "public development keys" in json.loads(dev.stdout)["message"]
+        env = cli_env(DEPLOY_KEY=SECRET_KEY)
+        from eth_account import Account
+
+        deployer = Account.from_key(SECRET_KEY).address
+        sepolia.set_balance(deployer, 10**19)
+        # Confirmations (2) need blocks after the last deployment; an interval miner provides them.
+        sepolia.set_interval_mining(1)
+        result = deploy_cli(plan, out, "--private-key-env", "DEPLOY_KEY", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        texts = [result.stdout, result.stderr]
+        texts += [p.read_text() for p in out.rglob("*") if p.is_file()]
+        for text in texts:
+            assert SECRET_KEY[2:] not in text.lower()
+            assert SECRET_KEY[2:].upper() not in text
+        journal = [json.loads(line) for line in (out / "11155111" / "safety.journal.jsonl").open()]
+        finals = [r for r in journal if r["kind"] == "final"]
+        assert len(finals) == 3
+        assert all(r["confirmations"] >= 2 for r in finals)
+
+
+def test_dry_run_forks_the_network_and_sends_nothing(settlekit_project, artifacts, tmp_path: Path) -> None:
+    with Anvil(AnvilConfig(chain_id=11155111), settlekit_project) as sepolia:
+        plan = write_plan(tmp_path / "settlekit.toml", sepolia.url, chain_id=11155111, local=False)
+        plan.write_text(plan.read_text().replace("confirmations = 2", "confirmations = 0"))
+        env = cli_env(DEPLOY_KEY=SECRET_KEY)
+        result = deploy_cli(plan, tmp_path / "deployments", "--dry-run", "--private-key-env", "DEPLOY_KEY", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["dry_run"] is True
+        assert report["gas_used"] > 1_000_000
+        assert report["cost_wei"] > 0
+        assert report["enough_funds"] is False  # the key holds nothing on the real network
+        assert sepolia.block_number() == 0  # nothing reached the network itself
+        assert not (tmp_path / "deployments").exists()
+        assert SECRET_KEY[2:] not in result.stdout + result.stderr
+
+
+def test_unknown_network_and_missing_plan_are_clear_errors(tmp_path: Path) -> None:
+    missing = run_cli("deploy", "safety", "--plan", str(tmp_path / "nope.toml"), "--json")
+    assert missing.returncode == 1
+    assert "no plan file" in json.loads(missing.stdout)["message"]
+    plan = write_plan(tmp_path / "settlekit.toml", "http://127.0.0.1:1")
+    wrong = run_cli("deploy", "safety", "--network", "mainnet", "--plan", str(plan), "--json")
+    assert json.loads(wrong.stdout)["hint"] == "networks in the plan: target"
+    os.environ.get("CI")  # keep the environment untouched
