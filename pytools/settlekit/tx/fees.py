@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +64,13 @@ def bump(old: Fees, market: Fees, cap: int | None = None) -> Fees:
 class FeeStrategy:
     """Market fees from the node: max fee = 2 x base fee + tip (EIP-1559), or the node's gas price (legacy)."""
 
-    def __init__(self, w3: Web3, *, legacy: bool | None = None, cap: int | None = None) -> None:
+    def __init__(self, w3: Web3, *, legacy: bool | None = None, cap: int | None = None, max_age: float = 1.0) -> None:
         self.w3 = w3
         self.cap = cap
+        self.max_age = max_age
         self._legacy = legacy
+        self._cached: tuple[float, Fees] | None = None
+        self._lock = threading.Lock()
 
     def legacy(self) -> bool:
         if self._legacy is None:
@@ -73,6 +78,16 @@ class FeeStrategy:
         return self._legacy
 
     def market(self) -> Fees:
+        """Current market fees, read from the node at most once per ``max_age`` seconds (many threads send at
+        once; asking the node for every transaction would double the RPC load for no better answer)."""
+        with self._lock:
+            if self._cached is not None and time.monotonic() - self._cached[0] < self.max_age:
+                return self._cached[1]
+            fees = self._read_market()
+            self._cached = (time.monotonic(), fees)
+            return fees
+
+    def _read_market(self) -> Fees:
         if self.legacy():
             return Fees(gas_price=int(self.w3.eth.gas_price))
         # The pending block carries the base fee the next block will charge; the latest block's may be stale.
@@ -81,4 +96,9 @@ class FeeStrategy:
         return Fees(max_fee=2 * base + tip, max_priority_fee=tip)
 
     def replacement(self, old: Fees) -> Fees:
-        return bump(old, self.market(), self.cap)
+        """Fees for replacing a transaction sent with ``old``. Always read fresh: a replacement is needed exactly
+        when the market moved, so a cached answer would be the wrong one."""
+        fresh = self._read_market()
+        with self._lock:
+            self._cached = (time.monotonic(), fresh)
+        return bump(old, fresh, self.cap)

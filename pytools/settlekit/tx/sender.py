@@ -81,6 +81,7 @@ class TransactionSender:
         fees: FeeStrategy | None = None,
         bump_after: float = 30.0,
         poll_interval: float = 0.2,
+        drop_check_interval: float = 2.0,
     ) -> None:
         self.w3 = w3
         self.signer = signer
@@ -88,6 +89,7 @@ class TransactionSender:
         self.fees = fees or FeeStrategy(w3)
         self.bump_after = bump_after
         self.poll_interval = poll_interval
+        self.drop_check_interval = drop_check_interval
         self._chain_id: int | None = None
         self._chain_lock = threading.Lock()
 
@@ -186,6 +188,7 @@ class TransactionSender:
         """Wait for a receipt of any attempt; replace when stuck, re-send when dropped. Raises the decoded revert
         for a mined failure and :class:`TransactionTimeoutError` after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        next_drop_check = time.monotonic()
         while True:
             receipt = self._receipt_of_any(sent)
             if receipt is not None:
@@ -198,9 +201,12 @@ class TransactionSender:
                     f"no receipt for nonce {sent.nonce} after {timeout:g}s ({len(sent.attempts)} attempt(s))",
                     hint="the transaction is still pending; resume later, or cancel it with a self-transfer",
                 )
-            if not self._known_to_node(sent):
-                self._resend(sent)
-            elif now - sent.sent_at > self.bump_after:
+            if now >= next_drop_check:
+                next_drop_check = now + self.drop_check_interval
+                if not self._known_to_node(sent):
+                    self._resend(sent)
+                    continue
+            if now - sent.sent_at > self.bump_after:
                 self._submit(sent, self.fees.replacement(sent.fees))
             time.sleep(self.poll_interval)
 
