@@ -6,14 +6,21 @@ must stay real at every stage: no step is simulated.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from settlekit import contracts
 from settlekit.build import ArtifactStore, build
 from settlekit.chain import Anvil, AnvilConfig
+from settlekit.deploy.executor import Deployer
+from settlekit.deploy.keys import dev_signer
+from settlekit.deploy.manifest import read_manifest
+from settlekit.deploy.plan import DEFAULT_PLAN_FILE, load_plan
+from settlekit.deploy.verify import verify_deployment
 from settlekit.errors import ContractRevert, ReasonRevert
 from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
@@ -33,6 +40,7 @@ class DemoReport:
 
     chain: dict[str, Any] = field(default_factory=dict)
     build: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] = field(default_factory=dict)
     token: dict[str, Any] = field(default_factory=dict)
     guarded_failure: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -60,21 +68,49 @@ def run_demo(project: Project, progress: Progress | None = None) -> DemoReport:
     report.build = {"compiled": len(build_report.compiled), "cached": build_report.cached}
     store = ArtifactStore(project.out_dir)
     say("starting an embedded Anvil on a free port")
-    with Anvil(AnvilConfig(), project) as node:
+    with Anvil(AnvilConfig(), project) as node, tempfile.TemporaryDirectory(prefix="settlekit-demo-") as scratch:
         report.chain = {"url": node.url, "chain_id": node.chain_id(), "anvil_pid": node.pid}
-        _token_chapter(node, store, report, say)
+        manifest = _deploy_chapter(project, node, store, report, say, Path(scratch))
+        _token_chapter(node, manifest["contracts"]["collateral"]["address"], store, report, say)
         _guarded_failure_chapter(node, store, report, say)
         say("stopping Anvil")
     report.seconds = round(time.monotonic() - started, 2)
     return report
 
 
-def _token_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
+def _deploy_chapter(
+    project: Project, node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress, root: Path
+) -> dict[str, Any]:
+    """Deploy the `safety` plan of settlekit.toml through the journal, then verify it on chain."""
+    plan = load_plan(project.root / DEFAULT_PLAN_FILE)
+    say("deploying the `safety` plan through the write-ahead journal")
+    deployer = Deployer(node.w3, dev_signer(0), plan.deployment("safety"), plan.network("local"), store, root=root)
+    result = deployer.run()
+    manifest = read_manifest(result.manifest)
+    say("verifying the deployment against the compiled code")
+    verification = verify_deployment(node.w3, manifest, store)
+    report.deployment = {
+        "plan": DEFAULT_PLAN_FILE,
+        "deployment": "safety",
+        "transactions": result.sent,
+        "gas_used": result.gas_used,
+        "journal_records": len(result.journal.read_text().splitlines()),
+        "manifest": {
+            step: {key: entry[key] for key in ("artifact", "address", "tx_hash", "block_number", "runtime_hash")}
+            for step, entry in manifest["contracts"].items()
+        },
+        "verified": {check.step: check.code for check in verification.contracts},
+        "roles": {check.step: {role: r["ok"] for role, r in check.roles.items()} for check in verification.contracts},
+    }
+    report.check("deployment verified (code, immutables and roles)", True, verification.ok)
+    return manifest
+
+
+def _token_chapter(node: Anvil, token_address: str, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
     w3 = node.w3
     accounts = list(w3.eth.accounts)
     deployer, holder = accounts[0], accounts[1]
-    say("deploying MockERC20 (6 decimals)")
-    token = contracts.deploy(w3, store.get("MockERC20"), "Demo USD", "dUSD", DEMO_DECIMALS, sender=deployer)
+    token = w3.eth.contract(address=w3.to_checksum_address(token_address), abi=store.get("MockERC20").abi)
     say("minting 1,000 dUSD and transferring 250 dUSD")
     mint = contracts.transact(token.functions.mint(deployer, 1_000 * ONE_TOKEN), sender=deployer)
     transfer = contracts.transact(token.functions.transfer(holder, 250 * ONE_TOKEN), sender=deployer)

@@ -15,6 +15,11 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
     report = json.loads(result.stdout)
     assert report["chain"]["chain_id"] == 31337
     assert not pid_alive(report["chain"]["anvil_pid"])
+    deployment = report["deployment"]
+    assert set(deployment["manifest"]) == {"collateral", "harness"}
+    assert deployment["verified"]["harness"] == "runtime and immutables match"
+    assert deployment["roles"]["harness"] == {"owner": True, "guardian": True}
+    assert report["token"]["address"] == deployment["manifest"]["collateral"]["address"]
     assert report["token"]["decimals"] == 6
     assert sorted(report["token"]["balances"].values()) == [250 * 10**6, 750 * 10**6]
     assert report["guarded_failure"]["kind"] == "SafeTokenRevert"
@@ -29,6 +34,6 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
 def test_demo_text_output_is_readable() -> None:
     result = run_cli("demo", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for expected in ("settlekit demo", "dUSD", "guarded failure, decoded", "transfer returned false", "checks"):
+    for expected in ("settlekit demo", "through the journal", "runtime and", "dUSD", "guarded failure, decoded", "transfer returned false", "checks"):
         assert expected in result.stdout
     assert "FAIL" not in result.stdout

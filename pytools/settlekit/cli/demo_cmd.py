@@ -25,6 +25,25 @@ def _render(report: DemoReport, console: Console) -> None:
             title="settlekit demo",
         )
     )
+    deployment = report.deployment
+    deployed = Table(
+        title=f"deployed `{deployment['deployment']}` from {deployment['plan']} through the journal "
+        f"({deployment['transactions']} txs, {deployment['gas_used']:,} gas, "
+        f"{deployment['journal_records']} journal records)"
+    )
+    for column in ("step", "artifact", "address", "block", "verified"):
+        deployed.add_column(column)
+    for step, entry in deployment["manifest"].items():
+        roles = deployment["roles"].get(step) or {}
+        role_text = "".join(f", {role} {'ok' if ok else 'WRONG'}" for role, ok in roles.items())
+        deployed.add_row(
+            step,
+            entry["artifact"],
+            entry["address"],
+            str(entry["block_number"]),
+            deployment["verified"][step] + role_text,
+        )
+    console.print(deployed)
     token = report.token
     table = Table(
         title=f"{token['symbol']} at {token['address']} ({token['decimals']} decimals, "
