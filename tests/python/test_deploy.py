@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from filelock import FileLock
 from web3 import Web3
 
 from settlekit.chain import Anvil, AnvilConfig
+from settlekit.toolchain import find_tool
 
 from support import cli_env, run_cli
 
@@ -212,8 +214,6 @@ def test_testnet_like_chain_refuses_dev_keys_and_mocks_and_never_leaks_the_key(
         assert dev.returncode == 1
         assert "public development keys" in json.loads(dev.stdout)["message"]
         env = cli_env(DEPLOY_KEY=SECRET_KEY)
-        from eth_account import Account
-
         deployer = Account.from_key(SECRET_KEY).address
         sepolia.set_balance(deployer, 10**19)
         # Confirmations (2) need blocks after the last deployment; an interval miner provides them.
@@ -255,4 +255,73 @@ def test_unknown_network_and_missing_plan_are_clear_errors(tmp_path: Path) -> No
     plan = write_plan(tmp_path / "settlekit.toml", "http://127.0.0.1:1")
     wrong = run_cli("deploy", "safety", "--network", "mainnet", "--plan", str(plan), "--json")
     assert json.loads(wrong.stdout)["hint"] == "networks in the plan: target"
-    os.environ.get("CI")  # keep the environment untouched
+
+
+def test_reorg_before_finality_redeploys_with_the_same_bytes(chain: Anvil, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "settlekit.toml", chain.url)
+    out = tmp_path / "deployments"
+    crashed = deploy_cli(plan, out, env=cli_env(SETTLEKIT_DEPLOY_CRASH_AT="harness:after-receipt"))
+    assert crashed.returncode == -signal.SIGKILL
+    journal_file = out / "31337" / "safety.journal.jsonl"
+    before = {r["step"]: r for r in map(json.loads, journal_file.open()) if r["kind"] == "receipt"}
+    # Replace all three deployment blocks with empty ones: the receipts in the journal are now orphaned.
+    chain.reorg(3)
+    assert chain.w3.eth.get_code(before["harness"]["contract_address"]) == b""
+    resumed = deploy_cli(plan, out, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    manifest = json.loads((out / "31337" / "safety.json").read_text())
+    for step, old in before.items():
+        entry = manifest["contracts"][step]
+        assert entry["address"] == old["contract_address"]  # same nonce, same bytes, same address
+        assert entry["tx_hash"] == old["tx_hash"]
+        assert entry["block_hash"] != old["block_hash"]
+        assert chain.w3.eth.get_block(entry["block_number"])["hash"].to_0x_hex() == entry["block_hash"]
+        assert chain.w3.eth.get_code(entry["address"])
+    assert sorted(contract_creations(chain.w3, chain.w3.eth.accounts[0])) == sorted(
+        c["address"] for c in manifest["contracts"].values()
+    )
+
+
+def test_keystore_account_deploys_on_a_testnet_like_chain_without_leaking(
+    settlekit_project, artifacts, tmp_path: Path
+) -> None:
+    keystores, password = tmp_path / "keystores", "hunter2-but-longer"
+    cast = find_tool("cast", settlekit_project).path
+    subprocess.run(
+        [
+            str(cast),
+            "wallet",
+            "import",
+            "ops",
+            "--private-key",
+            SECRET_KEY,
+            "--unsafe-password",
+            password,
+            "--keystore-dir",
+            str(keystores),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (tmp_path / "password").write_text(password)
+    with Anvil(AnvilConfig(chain_id=11155111), settlekit_project) as sepolia:
+        sepolia.set_balance(Account.from_key(SECRET_KEY).address, 10**19)
+        sepolia.set_interval_mining(1)
+        plan = write_plan(tmp_path / "settlekit.toml", sepolia.url, chain_id=11155111, local=False)
+        out = tmp_path / "deployments"
+        result = deploy_cli(
+            plan,
+            out,
+            "--account",
+            "ops",
+            "--password-file",
+            str(tmp_path / "password"),
+            env=cli_env(SETTLEKIT_KEYSTORE_DIR=str(keystores)),
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        texts = [result.stdout, result.stderr, *(p.read_text() for p in out.rglob("*") if p.is_file())]
+        for text in texts:
+            assert SECRET_KEY[2:] not in text.lower()
+            assert password not in text
+        manifest = json.loads((out / "11155111" / "safety.json").read_text())
+        assert manifest["deployer"] == Account.from_key(SECRET_KEY).address
