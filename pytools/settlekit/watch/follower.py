@@ -1,0 +1,222 @@
+"""Following the head of a chain, safely across reorgs.
+
+The follower keeps every ingested block as (number, hash, parent hash). Each step walks forward from its tip; a block
+whose parent is not the tip, or a node whose block at the tip's height has another hash (the chain got shorter or
+was replaced at the same height), is a reorg: it walks back through ``eth_getBlockByHash`` to the common ancestor,
+marks the orphaned blocks and retracts their events (kept, never counted as canonical), and ingests the new branch.
+Logs are fetched by block hash, so they always belong to the block they are stored under. ``removed: true`` from the
+node is never trusted; block hashes are.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from settlekit.chain.rpc import RpcClient
+from settlekit.exceptions import SettlekitError
+from settlekit.watch.decoder import EventDecoder
+from settlekit.watch.store import BlockRow, EventRow, Store
+
+
+class ChainMismatchError(SettlekitError):
+    """The node is on another chain (chain id or genesis block) than the store was filled from."""
+
+
+class ReorgPastFinalityError(SettlekitError):
+    """A reorg replaced a block the node had reported finalized: ingestion stops until an operator acts."""
+
+
+class NodeAnswerError(SettlekitError):
+    """The node returned something inconsistent (a missing block, logs of another block); retried next step."""
+
+
+@dataclass(frozen=True)
+class FollowerConfig:
+    confirmations: int = 2
+    start_block: int = 0
+    max_blocks_per_step: int = 200
+
+
+@dataclass
+class StepReport:
+    head: int
+    ingested_blocks: int = 0
+    ingested_events: int = 0
+    reorgs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _block_row(raw: dict[str, Any]) -> BlockRow:
+    return BlockRow(int(raw["number"], 16), str(raw["hash"]), str(raw["parentHash"]), int(raw["timestamp"], 16), True)
+
+
+class Follower:
+    def __init__(
+        self, rpc: RpcClient, store: Store, decoder: EventDecoder, config: FollowerConfig | None = None
+    ) -> None:
+        self.rpc = rpc
+        self.store = store
+        self.decoder = decoder
+        self.config = config or FollowerConfig()
+
+    # --- node access -----------------------------------------------------------------------------------------
+
+    def _block_by_number(self, number: int) -> BlockRow | None:
+        raw = self.rpc.call("eth_getBlockByNumber", hex(number), False)
+        if raw is None:
+            return None
+        block = _block_row(raw)
+        if block.number != number:
+            raise NodeAnswerError(
+                f"asked for block {number}, the node returned block {block.number}",
+                hint="the node is inconsistent; the follower retries on its next step",
+            )
+        return block
+
+    def _block_by_hash(self, block_hash: str) -> BlockRow | None:
+        raw = self.rpc.call("eth_getBlockByHash", block_hash, False)
+        return None if raw is None else _block_row(raw)
+
+    def _events_of(self, block: BlockRow) -> list[EventRow]:
+        if not self.decoder.addresses:
+            return []
+        logs = self.rpc.call("eth_getLogs", {"blockHash": block.hash, "address": self.decoder.addresses})
+        rows = []
+        for log in logs or []:
+            if log.get("blockHash") != block.hash:
+                raise NodeAnswerError(
+                    f"logs asked for block {block.hash} came from {log.get('blockHash')}",
+                    hint="the node is inconsistent; the follower retries on its next step",
+                )
+            decoded = self.decoder.decode(
+                log["address"], [bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:])
+            )
+            if decoded is None:
+                continue
+            rows.append(
+                EventRow(
+                    block.hash,
+                    int(log["logIndex"], 16),
+                    block.number,
+                    log["transactionHash"],
+                    log["address"],
+                    decoded.contract,
+                    decoded.event,
+                    decoded.args,
+                    "seen",
+                )
+            )
+        return rows
+
+    # --- identity --------------------------------------------------------------------------------------------
+
+    def check_chain(self) -> None:
+        """Refuse a node on another chain than the store's (checked at start and after every reconnect)."""
+        chain_id = str(int(self.rpc.call("eth_chainId"), 16))
+        genesis = self._block_by_number(0)
+        genesis_hash = genesis.hash if genesis else ""
+        stored_id, stored_genesis = self.store.get_meta("chain_id"), self.store.get_meta("genesis_hash")
+        if stored_id is None:
+            self.store.set_meta("chain_id", chain_id)
+            self.store.set_meta("genesis_hash", genesis_hash)
+            return
+        if stored_id != chain_id or stored_genesis != genesis_hash:
+            raise ChainMismatchError(
+                f"the node is on chain {chain_id} (genesis {genesis_hash[:12]}...), the store was filled from chain "
+                f"{stored_id} (genesis {(stored_genesis or '')[:12]}...)",
+                hint="point the watcher at the right node, or at a new store for this chain",
+            )
+
+    # --- one step --------------------------------------------------------------------------------------------
+
+    def step(self) -> StepReport:
+        head = int(self.rpc.call("eth_blockNumber"), 16)
+        report = StepReport(head)
+        tip = self.store.tip()
+        if tip is not None and head <= tip.number:
+            # The head did not advance: the chain may have been replaced at or below our tip.
+            at_tip = self._block_by_number(head)
+            if at_tip is not None:
+                stored = self.store.block_by_hash(at_tip.hash)
+                if stored is None or not stored.canonical or head < tip.number:
+                    self._reorg(at_tip, report)
+            self._promote(report.head)
+            return report
+        start = self.config.start_block if tip is None else tip.number + 1
+        for number in range(start, min(head, start + self.config.max_blocks_per_step - 1) + 1):
+            block = self._block_by_number(number)
+            if block is None:
+                break  # the node does not have it yet
+            if tip is not None and block.parent_hash != tip.hash:
+                self._reorg(block, report)
+                break  # the new branch is ingested up to `block`; continue on the next step
+            events = self._events_of(block)
+            self.store.ingest([block], events)
+            report.ingested_blocks += 1
+            report.ingested_events += len(events)
+            tip = block
+        self._promote(report.head)
+        return report
+
+    def _reorg(self, new_block: BlockRow, report: StepReport) -> None:
+        old_tip = self.store.tip()
+        assert old_tip is not None
+        known = self.store.block_by_hash(new_block.hash)
+        branch = [] if known is not None and known.canonical else [new_block]
+        cursor = new_block
+        while branch:
+            stored = self.store.block_by_hash(cursor.parent_hash)
+            if stored is not None and stored.canonical:
+                ancestor_number = stored.number
+                break
+            if cursor.number <= self.config.start_block:
+                ancestor_number = self.config.start_block - 1  # the whole stored range was replaced
+                break
+            parent = self._block_by_hash(cursor.parent_hash)
+            if parent is None:
+                raise NodeAnswerError(
+                    f"the node does not know block {cursor.parent_hash}, parent of {cursor.hash}",
+                    hint="the follower retries on its next step",
+                )
+            branch.insert(0, parent)
+            cursor = parent
+        else:
+            ancestor_number = new_block.number  # the chain got shorter: the new head is our own block
+        finalized = int(self.store.get_meta("finalized_number") or -1)
+        if ancestor_number < finalized:
+            raise ReorgPastFinalityError(
+                f"a reorg replaced blocks from {ancestor_number + 1}, at or below the finalized block {finalized}",
+                hint="stop and investigate the node and the network; ingestion is halted until an operator acts",
+            )
+        depth = old_tip.number - ancestor_number
+        retracted = self.store.orphan_above(ancestor_number, depth=depth, old_tip=old_tip.hash, new_tip=new_block.hash)
+        for block in branch:
+            events = self._events_of(block)
+            self.store.ingest([block], events)
+            report.ingested_blocks += 1
+            report.ingested_events += len(events)
+        report.reorgs.append(
+            {
+                "depth": depth,
+                "common_ancestor": ancestor_number,
+                "retracted_events": retracted,
+                "new_blocks": len(branch),
+            }
+        )
+
+    def _promote(self, head: int) -> None:
+        finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
+        finalized = int(finalized_raw["number"], 16) if finalized_raw else -1
+        previous = int(self.store.get_meta("finalized_number") or -1)
+        if finalized > previous:
+            self.store.set_meta("finalized_number", str(finalized))
+        self.store.promote(head - self.config.confirmations, max(finalized, previous))
+
+    def run(self, poll_interval: float, *, stop_after: float | None = None) -> None:
+        """Follow until interrupted (or for ``stop_after`` seconds)."""
+        self.check_chain()
+        deadline = None if stop_after is None else time.monotonic() + stop_after
+        while deadline is None or time.monotonic() < deadline:
+            self.step()
+            time.sleep(poll_interval)

@@ -1,0 +1,256 @@
+"""The event store: blocks, decoded events, reorgs, incidents and the checkpoint, in SQLite (default, WAL mode) or
+PostgreSQL. Writes are idempotent (events keyed by block hash and log index), so re-ingesting after a crash
+duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from settlekit.watch import schema
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    canonical: bool
+
+
+@dataclass(frozen=True)
+class EventRow:
+    block_hash: str
+    log_index: int
+    block_number: int
+    tx_hash: str
+    address: str
+    contract: str
+    event: str
+    args: dict[str, Any]
+    status: str
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """One store; every public method is one transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        with self.engine.begin() as connection:
+            self.version = schema.migrate(connection)
+
+    @classmethod
+    def sqlite(cls, path: str) -> Store:
+        return cls(f"sqlite:///{path}")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _insert_ignore(
+        self, connection: Connection, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    ) -> None:
+        if not rows:
+            return
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        connection.execute(statement, list(rows))
+
+    # --- meta ------------------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.begin() as connection:
+            value = connection.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+            return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(schema.meta.delete().where(schema.meta.c.key == key))
+            connection.execute(schema.meta.insert().values(key=key, value=value))
+
+    # --- blocks and events -----------------------------------------------------------------------------------
+
+    def tip(self) -> BlockRow | None:
+        """The highest canonical block."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(schema.blocks)
+                .where(schema.blocks.c.canonical == 1)
+                .order_by(schema.blocks.c.number.desc())
+                .limit(1)
+            ).first()
+        return (
+            None if row is None else BlockRow(row.number, row.hash, row.parent_hash, row.timestamp, bool(row.canonical))
+        )
+
+    def canonical_block(self, number: int) -> BlockRow | None:
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(schema.blocks).where(schema.blocks.c.number == number, schema.blocks.c.canonical == 1)
+            ).first()
+        return None if row is None else BlockRow(row.number, row.hash, row.parent_hash, row.timestamp, True)
+
+    def block_by_hash(self, block_hash: str) -> BlockRow | None:
+        with self.engine.begin() as connection:
+            row = connection.execute(select(schema.blocks).where(schema.blocks.c.hash == block_hash)).first()
+        return (
+            None if row is None else BlockRow(row.number, row.hash, row.parent_hash, row.timestamp, bool(row.canonical))
+        )
+
+    def ingest(self, blocks: Iterable[BlockRow], events: Iterable[EventRow]) -> None:
+        """Store blocks and their events and move the checkpoint to the last block, in one transaction."""
+        block_list = list(blocks)
+        block_rows = [
+            {"hash": b.hash, "number": b.number, "parent_hash": b.parent_hash, "timestamp": b.timestamp, "canonical": 1}
+            for b in block_list
+        ]
+        event_rows = [
+            {
+                "block_hash": e.block_hash,
+                "log_index": e.log_index,
+                "block_number": e.block_number,
+                "tx_hash": e.tx_hash,
+                "address": e.address,
+                "contract": e.contract,
+                "event": e.event,
+                "args": json.dumps(e.args, sort_keys=True),
+                "status": e.status,
+            }
+            for e in events
+        ]
+        with self.engine.begin() as connection:
+            self._insert_ignore(connection, schema.blocks, block_rows, ["hash"])
+            # A block seen before as orphaned can become canonical again (a reorg back to it).
+            if block_rows:
+                hashes = [row["hash"] for row in block_rows]
+                connection.execute(update(schema.blocks).where(schema.blocks.c.hash.in_(hashes)).values(canonical=1))
+                connection.execute(
+                    update(schema.events)
+                    .where(schema.events.c.block_hash.in_(hashes), schema.events.c.status == "retracted")
+                    .values(status="seen")
+                )
+            self._insert_ignore(connection, schema.events, event_rows, ["block_hash", "log_index"])
+            if block_list:
+                last = max(block_list, key=lambda block: block.number)
+                connection.execute(schema.checkpoint.delete())
+                connection.execute(
+                    schema.checkpoint.insert().values(id=1, block_number=last.number, block_hash=last.hash)
+                )
+
+    def orphan_above(self, ancestor_number: int, *, depth: int, old_tip: str, new_tip: str) -> int:
+        """Mark canonical blocks above ``ancestor_number`` orphaned and retract their events; record the reorg.
+        Returns the number of events retracted."""
+        with self.engine.begin() as connection:
+            orphaned = [
+                row.hash
+                for row in connection.execute(
+                    select(schema.blocks.c.hash).where(
+                        schema.blocks.c.number > ancestor_number, schema.blocks.c.canonical == 1
+                    )
+                )
+            ]
+            retracted = 0
+            if orphaned:
+                connection.execute(update(schema.blocks).where(schema.blocks.c.hash.in_(orphaned)).values(canonical=0))
+                result = connection.execute(
+                    update(schema.events).where(schema.events.c.block_hash.in_(orphaned)).values(status="retracted")
+                )
+                retracted = int(result.rowcount or 0)
+            connection.execute(
+                schema.reorgs.insert().values(
+                    detected_at=int(time.time()),
+                    depth=depth,
+                    common_ancestor=ancestor_number,
+                    old_tip=old_tip,
+                    new_tip=new_tip,
+                    retracted_events=retracted,
+                )
+            )
+            return retracted
+
+    def promote(self, confirmed_at_or_below: int, finalized_at_or_below: int) -> None:
+        """seen -> confirmed, and seen/confirmed -> finalized, for canonical events at those heights."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(schema.events)
+                .where(
+                    schema.events.c.status.in_(["seen", "confirmed"]),
+                    schema.events.c.block_number <= finalized_at_or_below,
+                )
+                .values(status="finalized")
+            )
+            connection.execute(
+                update(schema.events)
+                .where(schema.events.c.status == "seen", schema.events.c.block_number <= confirmed_at_or_below)
+                .values(status="confirmed")
+            )
+
+    def events(
+        self,
+        *,
+        canonical_only: bool = True,
+        contract: str | None = None,
+        event_name: str | None = None,
+        from_block: int | None = None,
+        to_block: int | None = None,
+    ) -> list[EventRow]:
+        query = select(schema.events).order_by(schema.events.c.block_number, schema.events.c.log_index)
+        if canonical_only:
+            query = query.where(schema.events.c.status != "retracted")
+        if contract is not None:
+            query = query.where(schema.events.c.contract == contract)
+        if event_name is not None:
+            query = query.where(schema.events.c.event == event_name)
+        if from_block is not None:
+            query = query.where(schema.events.c.block_number >= from_block)
+        if to_block is not None:
+            query = query.where(schema.events.c.block_number <= to_block)
+        with self.engine.begin() as connection:
+            return [
+                EventRow(
+                    r.block_hash,
+                    r.log_index,
+                    r.block_number,
+                    r.tx_hash,
+                    r.address,
+                    r.contract,
+                    r.event,
+                    json.loads(r.args),
+                    r.status,
+                )
+                for r in connection.execute(query)
+            ]
+
+    def reorg_log(self) -> list[dict[str, Any]]:
+        with self.engine.begin() as connection:
+            return [
+                dict(row._mapping) for row in connection.execute(select(schema.reorgs).order_by(schema.reorgs.c.id))
+            ]
+
+    def count_events(self, status: str | None = None) -> int:
+        query = select(func.count()).select_from(schema.events)
+        if status is not None:
+            query = query.where(schema.events.c.status == status)
+        with self.engine.begin() as connection:
+            return int(connection.execute(query).scalar() or 0)

@@ -1,0 +1,145 @@
+"""The head follower against a real Anvil: ingestion, reorgs (deeper, same height, shorter), restarts, finality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from settlekit import contracts
+from settlekit.build import ArtifactStore
+from settlekit.chain import Anvil, AnvilConfig
+from settlekit.watch.decoder import EventDecoder
+from settlekit.watch.follower import ChainMismatchError, Follower, FollowerConfig, ReorgPastFinalityError
+from settlekit.watch.store import Store
+
+
+def _token(node: Anvil, artifacts: ArtifactStore) -> Any:
+    accounts = list(node.w3.eth.accounts)
+    token = contracts.deploy(node.w3, artifacts.get("MockERC20"), "Demo", "DMO", 6, sender=accounts[0])
+    contracts.transact(token.functions.mint(accounts[0], 10**12), sender=accounts[0])
+    return token
+
+
+def _transfer(node: Anvil, token: Any, to_index: int, amount: int) -> None:
+    accounts = list(node.w3.eth.accounts)
+    contracts.transact(token.functions.transfer(accounts[to_index], amount), sender=accounts[0])
+
+
+def _node_logs(node: Anvil, address: str) -> list[tuple[str, int]]:
+    logs = node.w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": Web3.to_checksum_address(address)})
+    return sorted((log["blockHash"].to_0x_hex(), int(log["logIndex"])) for log in logs)
+
+
+def _stored(store: Store) -> list[tuple[str, int]]:
+    return sorted((e.block_hash, e.log_index) for e in store.events())
+
+
+@pytest.fixture
+def setup(settlekit_project, artifacts: ArtifactStore, tmp_path: Path) -> Any:
+    with Anvil(AnvilConfig(), settlekit_project) as node:
+        token = _token(node, artifacts)
+        store = Store.sqlite(str(tmp_path / "watch.db"))
+        decoder = EventDecoder({"token": (token.address, "MockERC20")}, artifacts)
+        follower = Follower(node.rpc, store, decoder, FollowerConfig(confirmations=2))
+        follower.check_chain()
+        yield node, token, store, follower, decoder
+
+
+def test_ingests_and_decodes_every_event_once(setup: Any) -> None:
+    node, token, store, follower, _ = setup
+    for amount in (1, 2, 3):
+        _transfer(node, token, 1, amount)
+    follower.step()
+    follower.step()  # idempotent: nothing new, nothing duplicated
+    assert _stored(store) == _node_logs(node, token.address)
+    transfers = store.events(event_name="Transfer")
+    assert [e.args["value"] for e in transfers][-3:] == [1, 2, 3]
+    assert transfers[-1].args["receiver"] == node.w3.eth.accounts[1]
+
+
+def test_reorg_retracts_orphaned_events_and_ingests_the_new_branch(setup: Any) -> None:
+    node, token, store, follower, _ = setup
+    for amount in (10, 20, 30):
+        _transfer(node, token, 1, amount)
+    follower.step()
+    before = set(_stored(store))
+    accounts = list(node.w3.eth.accounts)
+    replacement = token.functions.transfer(accounts[2], 777).build_transaction(
+        {"from": accounts[0], "gas": 100_000, "nonce": node.w3.eth.get_transaction_count(accounts[0]) - 3}
+    )
+    node.reorg(3, [(replacement, 1)])
+    report = follower.step()
+    assert [reorg["depth"] for reorg in report.reorgs] == [3]
+    assert _stored(store) == _node_logs(node, token.address)
+    retracted = {(e.block_hash, e.log_index) for e in store.events(canonical_only=False) if e.status == "retracted"}
+    assert len(retracted) == 3
+    assert retracted <= before
+    assert [e.args["value"] for e in store.events(event_name="Transfer")][-1] == 777
+    assert store.reorg_log()[-1]["depth"] == 3
+
+
+def test_same_height_replacement_and_shorter_chain_are_reorgs(setup: Any) -> None:
+    node, token, store, follower, _ = setup
+    _transfer(node, token, 1, 5)
+    follower.step()
+    node.reorg(1)  # same height, different (empty) block
+    follower.step()
+    assert _stored(store) == _node_logs(node, token.address)
+    _transfer(node, token, 1, 6)
+    _transfer(node, token, 1, 7)
+    follower.step()
+    node.rollback(2)  # the chain gets shorter
+    follower.step()
+    assert _stored(store) == _node_logs(node, token.address)
+    assert [r["depth"] for r in store.reorg_log()] == [1, 2]
+
+
+def test_restart_on_the_same_store_resumes_without_loss_or_duplicates(setup: Any, tmp_path: Path) -> None:
+    node, token, store, follower, decoder = setup
+    _transfer(node, token, 1, 1)
+    follower.step()
+    store.close()
+    _transfer(node, token, 1, 2)
+    reopened = Store.sqlite(str(tmp_path / "watch.db"))
+    again = Follower(node.rpc, reopened, decoder, FollowerConfig(confirmations=2))
+    again.check_chain()
+    again.step()
+    assert _stored(reopened) == _node_logs(node, token.address)
+
+
+def test_statuses_move_from_seen_to_confirmed_to_finalized(
+    settlekit_project, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
+    with Anvil(AnvilConfig(slots_in_an_epoch=1), settlekit_project) as node:  # finalized = head - 2
+        token = _token(node, artifacts)
+        store = Store.sqlite(str(tmp_path / "w.db"))
+        follower = Follower(
+            node.rpc,
+            store,
+            EventDecoder({"token": (token.address, "MockERC20")}, artifacts),
+            FollowerConfig(confirmations=1),
+        )
+        follower.step()
+        last = store.events()[-1]
+        assert last.status == "seen"
+        node.mine(1)
+        follower.step()
+        assert store.events()[-1].status == "confirmed"
+        node.mine(2)
+        follower.step()
+        assert store.events()[-1].status == "finalized"
+        node.rollback(3)  # replaces a finalized block
+        with pytest.raises(ReorgPastFinalityError):
+            follower.step()
+
+
+def test_other_chain_is_refused(setup: Any, settlekit_project) -> None:
+    _, _, store, _, decoder = setup
+    with (
+        Anvil(AnvilConfig(chain_id=5), settlekit_project) as other,
+        pytest.raises(ChainMismatchError, match="the store was filled from chain 31337"),
+    ):
+        Follower(other.rpc, store, decoder).check_chain()
