@@ -34,6 +34,14 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
 def test_demo_text_output_is_readable() -> None:
     result = run_cli("demo", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for expected in ("settlekit demo", "through the journal", "runtime and", "dUSD", "guarded failure, decoded", "transfer returned false", "checks"):
+    for expected in (
+        "settlekit demo",
+        "through the journal",
+        "runtime and",
+        "dUSD",
+        "guarded failure, decoded",
+        "transfer returned false",
+        "checks",
+    ):
         assert expected in result.stdout
     assert "FAIL" not in result.stdout
