@@ -13,6 +13,7 @@ from settlekit.build import ArtifactStore
 from settlekit.chain import Anvil, AnvilConfig
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.follower import ChainMismatchError, Follower, FollowerConfig, ReorgPastFinalityError
+from settlekit.watch.incidents import IncidentLog, IncidentNotFoundError
 from settlekit.watch.store import Store
 
 
@@ -143,3 +144,36 @@ def test_other_chain_is_refused(setup: Any, settlekit_project) -> None:
         pytest.raises(ChainMismatchError, match="the store was filled from chain 31337"),
     ):
         Follower(other.rpc, store, decoder).check_chain()
+
+
+def test_every_reorg_is_in_the_incident_log_with_its_depth(setup: Any) -> None:
+    node, token, store, follower, _ = setup
+    for depth in (1, 2, 3):
+        for amount in range(depth):
+            _transfer(node, token, 1, amount + 1)
+        follower.step()
+        node.reorg(depth)
+        follower.step()
+    log = IncidentLog(store)
+    reorgs = [incident for incident in log.list() if incident.rule == "reorg"]
+    assert [incident.details["depth"] for incident in reorgs] == [1, 2, 3]
+    assert {incident.severity for incident in reorgs} == {"warning"}
+    first = log.acknowledge(reorgs[0].id)
+    assert first.state == "acknowledged"
+    assert log.resolve(reorgs[0].id).state == "resolved"
+    assert len(log.list(open_only=True)) == 2
+
+
+def test_the_same_condition_does_not_open_a_second_incident(tmp_path: Path) -> None:
+    log = IncidentLog(Store.sqlite(str(tmp_path / "i.db")))
+    first = log.raise_("deficit", "deficit:market-1", "critical", "deficit recorded", {"amount": 5})
+    again = log.raise_("deficit", "deficit:market-1", "critical", "deficit recorded", {"amount": 9})
+    assert first.new
+    assert not again.new
+    assert (again.id, again.count, again.details) == (first.id, 2, {"amount": 9})
+    log.resolve(first.id)
+    reopened = log.raise_("deficit", "deficit:market-1", "critical", "deficit recorded", {"amount": 1})
+    assert reopened.new
+    assert reopened.id != first.id
+    with pytest.raises(IncidentNotFoundError):
+        log.acknowledge(999)

@@ -17,6 +17,7 @@ from typing import Any
 from settlekit.chain.rpc import RpcClient
 from settlekit.exceptions import SettlekitError
 from settlekit.watch.decoder import EventDecoder
+from settlekit.watch.incidents import IncidentLog
 from settlekit.watch.store import BlockRow, EventRow, Store
 
 
@@ -37,6 +38,8 @@ class FollowerConfig:
     confirmations: int = 2
     start_block: int = 0
     max_blocks_per_step: int = 200
+    reorg_warning_depth: int = 1  # a reorg at least this deep opens a warning incident
+    reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Follower:
         self.store = store
         self.decoder = decoder
         self.config = config or FollowerConfig()
+        self.incidents = IncidentLog(store)
 
     # --- node access -----------------------------------------------------------------------------------------
 
@@ -122,6 +126,18 @@ class Follower:
             self.store.set_meta("genesis_hash", genesis_hash)
             return
         if stored_id != chain_id or stored_genesis != genesis_hash:
+            self.incidents.raise_(
+                "chain_mismatch",
+                f"chain_mismatch:{chain_id}:{genesis_hash}",
+                "critical",
+                f"node is on chain {chain_id}, the store on chain {stored_id}",
+                {
+                    "node_chain_id": chain_id,
+                    "node_genesis": genesis_hash,
+                    "store_chain_id": stored_id,
+                    "store_genesis": stored_genesis,
+                },
+            )
             raise ChainMismatchError(
                 f"the node is on chain {chain_id} (genesis {genesis_hash[:12]}...), the store was filled from chain "
                 f"{stored_id} (genesis {(stored_genesis or '')[:12]}...)",
@@ -185,6 +201,13 @@ class Follower:
             ancestor_number = new_block.number  # the chain got shorter: the new head is our own block
         finalized = int(self.store.get_meta("finalized_number") or -1)
         if ancestor_number < finalized:
+            self.incidents.raise_(
+                "reorg_past_finality",
+                f"reorg_past_finality:{ancestor_number + 1}",
+                "critical",
+                f"reorg replaced blocks from {ancestor_number + 1}, at or below finalized block {finalized}",
+                {"common_ancestor": ancestor_number, "finalized": finalized, "new_block": new_block.hash},
+            )
             raise ReorgPastFinalityError(
                 f"a reorg replaced blocks from {ancestor_number + 1}, at or below the finalized block {finalized}",
                 hint="stop and investigate the node and the network; ingestion is halted until an operator acts",
@@ -196,14 +219,25 @@ class Follower:
             self.store.ingest([block], events)
             report.ingested_blocks += 1
             report.ingested_events += len(events)
-        report.reorgs.append(
-            {
-                "depth": depth,
-                "common_ancestor": ancestor_number,
-                "retracted_events": retracted,
-                "new_blocks": len(branch),
-            }
-        )
+        reorg = {
+            "depth": depth,
+            "common_ancestor": ancestor_number,
+            "retracted_events": retracted,
+            "new_blocks": len(branch),
+            "old_tip": old_tip.hash,
+            "new_tip": new_block.hash,
+        }
+        report.reorgs.append(reorg)
+        if depth >= self.config.reorg_warning_depth:
+            severity = "critical" if depth >= self.config.reorg_critical_depth else "warning"
+            # Each reorg is its own condition (keyed by the replaced tip), so every one is in the log with its depth.
+            self.incidents.raise_(
+                "reorg",
+                f"reorg:{old_tip.hash}",
+                severity,
+                f"reorg of depth {depth} from block {ancestor_number + 1}",
+                reorg,
+            )
 
     def _promote(self, head: int) -> None:
         finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     select,
 )
 
@@ -68,7 +67,7 @@ incidents = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("rule", String(64), nullable=False),
-    Column("key", String(200), nullable=False),  # the condition: one open incident per key
+    Column("key", String(200), nullable=False, index=True),  # the condition: one open incident per key
     Column("severity", String(16), nullable=False),
     Column("state", String(16), nullable=False),  # opened, acknowledged, resolved
     Column("opened_at", BigInteger, nullable=False),
@@ -76,7 +75,6 @@ incidents = Table(
     Column("count", Integer, nullable=False),
     Column("summary", Text, nullable=False),
     Column("details", Text, nullable=False),  # JSON
-    UniqueConstraint("key", "opened_at", name="incident_key_time"),
 )
 
 checkpoint = Table(
