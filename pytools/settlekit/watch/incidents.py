@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
@@ -59,12 +60,23 @@ def _row(row: Any, new: bool = False) -> Incident:
     )
 
 
+class Notifier(Protocol):
+    def send(self, incident: Incident) -> None: ...
+
+
 class IncidentLog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, sinks: Sequence[Notifier] = ()) -> None:
         self.store = store
+        self.sinks = list(sinks)
+
+    def _notify(self, incident: Incident) -> Incident:
+        if incident.new:
+            for sink in self.sinks:
+                sink.send(incident)
+        return incident
 
     def raise_(self, rule: str, key: str, severity: str, summary: str, details: dict[str, Any]) -> Incident:
-        """Open an incident for ``key``, or update the one already open."""
+        """Open an incident for ``key`` (and notify the sinks), or update the one already open (no notification)."""
         if severity not in SEVERITIES:
             raise ValueError(f"unknown severity {severity!r}")
         now = int(time.time())
@@ -84,24 +96,24 @@ class IncidentLog:
                         details=json.dumps(details),
                     )
                 )
-                row = connection.execute(select(table).where(table.c.id == current.id)).one()
-                return _row(row)
-            result = connection.execute(
-                table.insert().values(
-                    rule=rule,
-                    key=key,
-                    severity=severity,
-                    state="opened",
-                    opened_at=now,
-                    updated_at=now,
-                    count=1,
-                    summary=summary,
-                    details=json.dumps(details),
+                incident_id, new = current.id, False
+            else:
+                result = connection.execute(
+                    table.insert().values(
+                        rule=rule,
+                        key=key,
+                        severity=severity,
+                        state="opened",
+                        opened_at=now,
+                        updated_at=now,
+                        count=1,
+                        summary=summary,
+                        details=json.dumps(details),
+                    )
                 )
-            )
-            new_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
-            row = connection.execute(select(table).where(table.c.id == new_id)).one()
-            return _row(row, new=True)
+                incident_id, new = result.inserted_primary_key[0], True  # type: ignore[index]
+            incident = _row(connection.execute(select(table).where(table.c.id == incident_id)).one(), new=new)
+        return self._notify(incident)
 
     def _set_state(self, incident_id: int, state: str) -> Incident:
         table = schema.incidents
