@@ -39,10 +39,10 @@ def _stored(store: Store) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def setup(settlekit_project, artifacts: ArtifactStore, tmp_path: Path) -> Any:
+def setup(settlekit_project, artifacts: ArtifactStore, store_url: str) -> Any:
     with Anvil(AnvilConfig(), settlekit_project) as node:
         token = _token(node, artifacts)
-        store = Store.sqlite(str(tmp_path / "watch.db"))
+        store = Store(store_url)
         decoder = EventDecoder({"token": (token.address, "MockERC20")}, artifacts)
         follower = Follower(node.rpc, store, decoder, FollowerConfig(confirmations=2))
         follower.check_chain()
@@ -98,13 +98,13 @@ def test_same_height_replacement_and_shorter_chain_are_reorgs(setup: Any) -> Non
     assert [r["depth"] for r in store.reorg_log()] == [1, 2]
 
 
-def test_restart_on_the_same_store_resumes_without_loss_or_duplicates(setup: Any, tmp_path: Path) -> None:
+def test_restart_on_the_same_store_resumes_without_loss_or_duplicates(setup: Any) -> None:
     node, token, store, follower, decoder = setup
     _transfer(node, token, 1, 1)
     follower.step()
     store.close()
     _transfer(node, token, 1, 2)
-    reopened = Store.sqlite(str(tmp_path / "watch.db"))
+    reopened = Store(store.url)
     again = Follower(node.rpc, reopened, decoder, FollowerConfig(confirmations=2))
     again.check_chain()
     again.step()
@@ -164,8 +164,8 @@ def test_every_reorg_is_in_the_incident_log_with_its_depth(setup: Any) -> None:
     assert len(log.list(open_only=True)) == 2
 
 
-def test_the_same_condition_does_not_open_a_second_incident(tmp_path: Path) -> None:
-    log = IncidentLog(Store.sqlite(str(tmp_path / "i.db")))
+def test_the_same_condition_does_not_open_a_second_incident(store_url: str) -> None:
+    log = IncidentLog(Store(store_url))
     first = log.raise_("deficit", "deficit:market-1", "critical", "deficit recorded", {"amount": 5})
     again = log.raise_("deficit", "deficit:market-1", "critical", "deficit recorded", {"amount": 9})
     assert first.new
