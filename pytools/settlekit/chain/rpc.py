@@ -45,6 +45,10 @@ class RpcClient:
         self._session = requests.Session()
         self._ids = itertools.count(1)
 
+    @property
+    def url_for_display(self) -> str:
+        return redact_url(self.url)
+
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         """Call ``method`` with positional ``params``; return ``result`` or raise :class:`RpcError`."""
         payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +36,23 @@ def _store_url(store: str | None) -> str:
     return f"sqlite:///{folder / 'watch.db'}"
 
 
+def _sinks(specs: list[str]) -> list[Any]:
+    from settlekit.watch.sinks import FileSink, StdoutSink, WebhookSink
+
+    sinks: list[Any] = []
+    for spec in specs:
+        kind, _, target = spec.partition(":")
+        if kind == "stdout" and not target:
+            sinks.append(StdoutSink())
+        elif kind == "file" and target:
+            sinks.append(FileSink(Path(target)))
+        elif kind == "webhook" and target:
+            sinks.append(WebhookSink(target))
+        else:
+            raise UsageError(f"unknown sink {spec!r}", hint="use stdout, file:PATH or webhook:URL")
+    return sinks
+
+
 def watch(
     manifest: Annotated[Path, typer.Option("--manifest", help="Deployment manifest whose contracts to watch.")],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="Node to follow.")],
@@ -45,28 +61,31 @@ def watch(
     confirmations: Annotated[int, typer.Option(help="Blocks before an event counts as confirmed.")] = 2,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 1.0,
     start_block: Annotated[int, typer.Option("--start-block", help="First block to ingest.")] = 0,
+    sink: Annotated[
+        list[str] | None, typer.Option("--sink", help="Incident sink: stdout, file:PATH, webhook:URL (repeatable).")
+    ] = None,
     once: Annotated[bool, typer.Option("--once", help="Catch up to the head once and exit.")] = False,
 ) -> None:
-    """Follow the head, ingest and decode the manifest's events, survive reorgs, record incidents."""
+    """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
     from settlekit.build import ArtifactStore, build
     from settlekit.chain import RpcClient
     from settlekit.deploy.manifest import read_manifest
     from settlekit.watch.decoder import EventDecoder
-    from settlekit.watch.follower import Follower, FollowerConfig
+    from settlekit.watch.follower import Follower, FollowerConfig, StepReport
     from settlekit.watch.store import Store
 
     project = Project.discover()
     build(project)
     decoder = EventDecoder.from_manifest(read_manifest(manifest), ArtifactStore(project.out_dir))
     follower = Follower(
-        RpcClient(rpc_url),
+        RpcClient(rpc_url, timeout=10),
         Store(_store_url(store)),
         decoder,
         FollowerConfig(confirmations=confirmations, start_block=start_block),
+        _sinks(sink or []),
     )
-    follower.check_chain()
-    while True:
-        report = follower.step()
+
+    def show(report: StepReport) -> None:
         line = {
             "head": report.head,
             "blocks": report.ingested_blocks,
@@ -81,10 +100,18 @@ def watch(
                 f"head {report.head}: +{report.ingested_blocks} blocks, +{report.ingested_events} events"
                 + "".join(f", [yellow]reorg depth {r['depth']}[/]" for r in report.reorgs)
             )
-        if once and report.ingested_blocks == 0:
-            return
-        if not once:
-            time.sleep(poll_interval)
+
+    if once:
+        follower.check_chain()
+        while True:
+            report = follower.step()
+            show(report)
+            if report.ingested_blocks == 0:
+                return
+    try:
+        follower.run(poll_interval, on_step=show)
+    except KeyboardInterrupt:
+        stderr.print("stopped")
 
 
 def events(

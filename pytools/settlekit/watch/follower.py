@@ -10,14 +10,17 @@ node is never trusted; block hashes are.
 
 from __future__ import annotations
 
+import random
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from settlekit.chain.rpc import RpcClient
+from settlekit.chain.rpc import RpcClient, RpcConnectionError, RpcError
 from settlekit.exceptions import SettlekitError
 from settlekit.watch.decoder import EventDecoder
-from settlekit.watch.incidents import IncidentLog
+from settlekit.watch.incidents import IncidentLog, Notifier
 from settlekit.watch.store import BlockRow, EventRow, Store
 
 
@@ -56,13 +59,19 @@ def _block_row(raw: dict[str, Any]) -> BlockRow:
 
 class Follower:
     def __init__(
-        self, rpc: RpcClient, store: Store, decoder: EventDecoder, config: FollowerConfig | None = None
+        self,
+        rpc: RpcClient,
+        store: Store,
+        decoder: EventDecoder,
+        config: FollowerConfig | None = None,
+        sinks: Sequence[Notifier] = (),
     ) -> None:
         self.rpc = rpc
         self.store = store
         self.decoder = decoder
         self.config = config or FollowerConfig()
-        self.incidents = IncidentLog(store)
+        self.incidents = IncidentLog(store, sinks)
+        self.last_outage_seconds: float | None = None
 
     # --- node access -----------------------------------------------------------------------------------------
 
@@ -247,10 +256,48 @@ class Follower:
             self.store.set_meta("finalized_number", str(finalized))
         self.store.promote(head - self.config.confirmations, max(finalized, previous))
 
-    def run(self, poll_interval: float, *, stop_after: float | None = None) -> None:
-        """Follow until interrupted (or for ``stop_after`` seconds)."""
-        self.check_chain()
-        deadline = None if stop_after is None else time.monotonic() + stop_after
-        while deadline is None or time.monotonic() < deadline:
-            self.step()
-            time.sleep(poll_interval)
+    def run(
+        self,
+        poll_interval: float,
+        *,
+        stop: threading.Event | None = None,
+        on_step: Callable[[StepReport], None] | None = None,
+        outage_after: float = 30.0,
+        base_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Follow until ``stop`` is set. Connection errors and inconsistent node answers are retried with exponential
+        backoff and full jitter; the chain identity is checked again after every reconnect; a failure lasting
+        ``outage_after`` seconds opens a ``node_outage`` incident. A chain mismatch or a reorg past finality stops
+        the loop (raised to the caller): those need an operator."""
+        stop = stop or threading.Event()
+        failures, down_since, outage_open = 0, None, False
+        identity_checked = False
+        while not stop.is_set():
+            try:
+                if not identity_checked:
+                    self.check_chain()
+                    identity_checked = True
+                report = self.step()
+            except (RpcConnectionError, NodeAnswerError, RpcError) as error:
+                failures += 1
+                identity_checked = False
+                now = time.monotonic()
+                down_since = down_since if down_since is not None else now
+                if now - down_since >= outage_after and not outage_open:
+                    self.incidents.raise_(
+                        "node_outage",
+                        f"node_outage:{self.rpc.url_for_display}",
+                        "critical",
+                        f"node unreachable or inconsistent for {now - down_since:.0f}s",
+                        {"error": error.message, "failures": failures},
+                    )
+                    outage_open = True
+                stop.wait(random.uniform(0, min(max_backoff, base_backoff * 2 ** min(failures, 16))))  # noqa: S311
+                continue
+            if down_since is not None:
+                self.last_outage_seconds = time.monotonic() - down_since
+            failures, down_since, outage_open = 0, None, False
+            if on_step is not None:
+                on_step(report)
+            stop.wait(poll_interval)
