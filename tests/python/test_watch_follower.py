@@ -10,7 +10,7 @@ from web3 import Web3
 
 from settlekit import contracts
 from settlekit.build import ArtifactStore
-from settlekit.chain import Anvil, AnvilConfig
+from settlekit.chain import Anvil, AnvilConfig, RpcError
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.follower import ChainMismatchError, Follower, FollowerConfig, ReorgPastFinalityError
 from settlekit.watch.incidents import IncidentLog, IncidentNotFoundError
@@ -177,3 +177,48 @@ def test_the_same_condition_does_not_open_a_second_incident(store_url: str) -> N
     assert reopened.id != first.id
     with pytest.raises(IncidentNotFoundError):
         log.acknowledge(999)
+
+
+class _LimitedNode:
+    """A node that refuses eth_getLogs ranges wider than `limit` blocks, as hosted providers do."""
+
+    def __init__(self, rpc: Any, limit: int) -> None:
+        self._rpc = rpc
+        self.limit = limit
+        self.url = rpc.url
+        self.url_for_display = rpc.url_for_display
+
+    def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
+        if method == "eth_getLogs" and "fromBlock" in params[0]:
+            width = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) + 1
+            if width > self.limit:
+                raise RpcError(method, -32005, f"query returned more than 10000 results (range {width})")
+        return self._rpc.call(method, *params, timeout=timeout)
+
+
+def test_backfill_uses_ranges_that_adapt_to_what_the_node_accepts(
+    settlekit_project, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
+    with Anvil(AnvilConfig(slots_in_an_epoch=1), settlekit_project) as node:  # finalized = head - 2
+        token = _token(node, artifacts)
+        for amount in range(1, 31):
+            _transfer(node, token, 1, amount)
+            node.mine(10)  # spread the events over ~330 blocks
+        store = Store.sqlite(str(tmp_path / "b.db"))
+        limited = _LimitedNode(node.rpc, limit=64)
+        follower = Follower(
+            limited,
+            store,
+            EventDecoder({"token": (token.address, "MockERC20")}, artifacts),  # type: ignore[arg-type]
+            FollowerConfig(confirmations=1, max_blocks_per_step=20, backfill_range=256),
+        )
+        report = follower.step()
+        assert report.backfilled_to == node.block_number() - 2
+        while follower.step().ingested_blocks:
+            pass
+        assert _stored(store) == _node_logs(node, token.address)
+        outcomes = [outcome for _, _, outcome in follower.backfill_calls]
+        assert outcomes[:3] == ["too big", "too big", "ok"]  # 256 -> 128 -> 64 blocks
+        widths = [last - first + 1 for first, last, outcome in follower.backfill_calls if outcome == "ok"]
+        assert max(widths) <= 64
+        assert len(widths) < 20  # far fewer calls than one per block

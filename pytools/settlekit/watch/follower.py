@@ -23,6 +23,9 @@ from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.incidents import IncidentLog, Notifier
 from settlekit.watch.store import BlockRow, EventRow, Store
 
+# Words in node errors that mean "ask for a smaller range" (geth, erigon, anvil and hosted providers differ).
+_RANGE_TOO_BIG = ("too many", "more than", "limit", "range", "timeout", "timed out", "response size")
+
 
 class ChainMismatchError(SettlekitError):
     """The node is on another chain (chain id or genesis block) than the store was filled from."""
@@ -41,6 +44,9 @@ class FollowerConfig:
     confirmations: int = 2
     start_block: int = 0
     max_blocks_per_step: int = 200
+    backfill_range: int = 2_000  # first eth_getLogs range of a backfill (blocks); adapts as calls succeed or fail
+    backfill_max_range: int = 50_000
+    backfill_fast_seconds: float = 1.0  # a range call faster than this doubles the next range
     reorg_warning_depth: int = 1  # a reorg at least this deep opens a warning incident
     reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
 
@@ -50,6 +56,7 @@ class StepReport:
     head: int
     ingested_blocks: int = 0
     ingested_events: int = 0
+    backfilled_to: int | None = None
     reorgs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -72,6 +79,8 @@ class Follower:
         self.config = config or FollowerConfig()
         self.incidents = IncidentLog(store, sinks)
         self.last_outage_seconds: float | None = None
+        self.backfill_range = self.config.backfill_range
+        self.backfill_calls: list[tuple[int, int, str]] = []  # (from, to, outcome), for tests and tuning
 
     # --- node access -----------------------------------------------------------------------------------------
 
@@ -102,25 +111,28 @@ class Follower:
                     f"logs asked for block {block.hash} came from {log.get('blockHash')}",
                     hint="the node is inconsistent; the follower retries on its next step",
                 )
-            decoded = self.decoder.decode(
-                log["address"], [bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:])
-            )
-            if decoded is None:
-                continue
-            rows.append(
-                EventRow(
-                    block.hash,
-                    int(log["logIndex"], 16),
-                    block.number,
-                    log["transactionHash"],
-                    log["address"],
-                    decoded.contract,
-                    decoded.event,
-                    decoded.args,
-                    "seen",
-                )
-            )
+            row = self._event_row(log)
+            if row is not None:
+                rows.append(row)
         return rows
+
+    def _event_row(self, log: dict[str, Any]) -> EventRow | None:
+        decoded = self.decoder.decode(
+            log["address"], [bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:])
+        )
+        if decoded is None:
+            return None
+        return EventRow(
+            log["blockHash"],
+            int(log["logIndex"], 16),
+            int(log["blockNumber"], 16),
+            log["transactionHash"],
+            log["address"],
+            decoded.contract,
+            decoded.event,
+            decoded.args,
+            "seen",
+        )
 
     # --- identity --------------------------------------------------------------------------------------------
 
@@ -168,7 +180,12 @@ class Follower:
                     self._reorg(at_tip, report)
             self._promote(report.head)
             return report
+        finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
+        finalized = int(finalized_raw["number"], 16) if finalized_raw else -1
         start = self.config.start_block if tip is None else tip.number + 1
+        if finalized - start > self.config.max_blocks_per_step:
+            tip = self._backfill(start, finalized, report)
+            start = tip.number + 1
         for number in range(start, min(head, start + self.config.max_blocks_per_step - 1) + 1):
             block = self._block_by_number(number)
             if block is None:
@@ -183,6 +200,51 @@ class Follower:
             tip = block
         self._promote(report.head)
         return report
+
+    def _backfill(self, start: int, end: int, report: StepReport) -> BlockRow:
+        """Ingest [start, end] (all at or below the node's finalized block) with range eth_getLogs calls whose size
+        adapts: halved when the node refuses ("too many results") or times out, doubled when a call is fast. Only the
+        last block's header is stored: below finality the parent-hash chain is not needed (a reorg there is a
+        critical incident anyway), and the follower's linked list continues from that block."""
+        number = start
+        while number <= end:
+            last = min(end, number + self.backfill_range - 1)
+            began = time.monotonic()
+            try:
+                logs = (
+                    self.rpc.call(
+                        "eth_getLogs",
+                        {"fromBlock": hex(number), "toBlock": hex(last), "address": self.decoder.addresses},
+                    )
+                    if self.decoder.addresses
+                    else []
+                )
+            except (RpcError, RpcConnectionError) as error:
+                message = error.message.lower()
+                if self.backfill_range > 1 and any(word in message for word in _RANGE_TOO_BIG):
+                    self.backfill_calls.append((number, last, "too big"))
+                    self.backfill_range = max(1, self.backfill_range // 2)
+                    continue
+                raise
+            elapsed = time.monotonic() - began
+            self.backfill_calls.append((number, last, "ok"))
+            rows = [row for row in (self._event_row(log) for log in logs or []) if row is not None]
+            header = self._block_by_number(last)
+            if header is None:
+                raise NodeAnswerError(
+                    f"the node has logs up to block {last} but not the block itself",
+                    hint="the follower retries on its next step",
+                )
+            self.store.ingest([header], rows)
+            report.ingested_blocks += last - number + 1
+            report.ingested_events += len(rows)
+            report.backfilled_to = last
+            if elapsed < self.config.backfill_fast_seconds:
+                self.backfill_range = min(self.config.backfill_max_range, self.backfill_range * 2)
+            number = last + 1
+        tip = self.store.tip()
+        assert tip is not None
+        return tip
 
     def _reorg(self, new_block: BlockRow, report: StepReport) -> None:
         old_tip = self.store.tip()
