@@ -27,6 +27,11 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
         "safe_token",
         "transfer returned false",
     )
+    settlement = report["settlement"]
+    assert settlement["ok"] is True
+    assert settlement["held"] == 0
+    assert settlement["deposited"] == settlement["paid"] + settlement["reclaimed"] + settlement["swept"]
+    assert settlement["swept"] < settlement["payouts"]
     assert report["checks"]
     assert all(check["ok"] for check in report["checks"])
 
@@ -41,6 +46,7 @@ def test_demo_text_output_is_readable() -> None:
         "dUSD",
         "guarded failure, decoded",
         "transfer returned false",
+        "settled and paid out",
         "checks",
     ):
         assert expected in result.stdout

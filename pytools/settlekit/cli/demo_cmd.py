@@ -63,6 +63,19 @@ def _render(report: DemoReport, console: Console) -> None:
             title="guarded failure, decoded",
         )
     )
+    settlement = report.settlement
+    rate_numerator, rate_denominator = settlement["payout_rate"]
+    console.print(
+        Panel.fit(
+            f"series {settlement['series']} settled at {settlement['settlement_price'] / 10**8:,.8f}\n"
+            f"payout rate {rate_numerator}/{rate_denominator} of the max payout per unit, fixed once\n"
+            f"{settlement['payouts']} payouts: {settlement['claim_for_paid']:,} wei in one claim_for batch, "
+            f"{settlement['relayed_claim_paid']:,} wei by a relayed signed claim\n"
+            f"deposited {settlement['deposited']:,} = paid {settlement['paid']:,} + reclaimed "
+            f"{settlement['reclaimed']:,} + dust swept {settlement['swept']:,}; series holds {settlement['held']}",
+            title="expiring series, settled and paid out",
+        )
+    )
     checks = Table(title="checks")
     for column in ("check", "expected", "actual", ""):
         checks.add_column(column)
