@@ -325,3 +325,41 @@ def test_keystore_account_deploys_on_a_testnet_like_chain_without_leaking(
             assert password not in text
         manifest = json.loads((out / "11155111" / "safety.json").read_text())
         assert manifest["deployer"] == Account.from_key(SECRET_KEY).address
+
+
+def test_blueprint_steps_deploy_and_verify(chain: Anvil, settlekit_project, tmp_path: Path) -> None:
+    plan = tmp_path / "settlekit.toml"
+    plan.write_text((settlekit_project.root / "settlekit.toml").read_text().replace("http://127.0.0.1:8545", chain.url))
+    out = tmp_path / "deployments"
+    result = run_cli("deploy", "settlement", "--plan", str(plan), "--deployments-dir", str(out), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    addresses = json.loads(result.stdout)["addresses"]
+    blueprint = bytes(chain.w3.eth.get_code(addresses["series_blueprint"]))
+    assert blueprint.startswith(bytes.fromhex("fe7100"))
+    factory = chain.w3.eth.contract(
+        address=addresses["series_factory"],
+        abi=[
+            {
+                "type": "function",
+                "name": "BLUEPRINT",
+                "inputs": [],
+                "outputs": [{"type": "address", "name": ""}],
+                "stateMutability": "view",
+            }
+        ],
+    )
+    assert factory.functions.BLUEPRINT().call() == addresses["series_blueprint"]
+    verified = run_cli("verify", "settlement", "--plan", str(plan), "--deployments-dir", str(out), "--json")
+    codes = {c["step"]: c["code"] for c in json.loads(verified.stdout)["contracts"]}
+    assert verified.returncode == 0
+    assert codes["series_blueprint"] == "blueprint matches"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        plan.read_text().replace(
+            'artifact = "SettlementSeries"\nblueprint = true',
+            'artifact = "SettlementSeries"\nblueprint = true\nargs = [1]',
+        )
+    )
+    refused = run_cli("deploy", "settlement", "--plan", str(bad), "--deployments-dir", str(tmp_path / "d2"), "--json")
+    assert refused.returncode == 1
+    assert "is a blueprint and cannot take constructor arguments" in json.loads(refused.stdout)["message"]

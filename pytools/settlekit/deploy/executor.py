@@ -25,6 +25,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from settlekit.build import Artifact, ArtifactStore
+from settlekit.build.blueprint import blueprint_deployer
 from settlekit.contracts import replay_failure
 from settlekit.deploy.journal import JOURNAL_VERSION, Journal
 from settlekit.deploy.keys import Signer, check_allowed
@@ -137,7 +138,7 @@ class Deployer:
                 if existing is not None and (step.mock or not self.network.local):
                     self._use_existing(journal, step.id, existing)
                 else:
-                    self._deploy_step(journal, step.id, self.store.get(step.artifact), args)
+                    self._deploy_step(journal, step.id, self.store.get(step.artifact), args, blueprint=step.blueprint)
                     sent += 1
                 addresses = self._addresses(journal)
             self._finalize(journal)
@@ -237,8 +238,15 @@ class Deployer:
         self.say(f"{step}: using existing {address}")
         journal.append({"kind": "existing", "step": step, "address": address})
 
-    def _deploy_step(self, journal: Journal, step: str, artifact: Artifact, args: list[Any]) -> None:
-        data = init_code(artifact, args)
+    def _deploy_step(
+        self, journal: Journal, step: str, artifact: Artifact, args: list[Any], *, blueprint: bool = False
+    ) -> None:
+        if blueprint and args:
+            raise PlanError(
+                f"step {step!r} is a blueprint and cannot take constructor arguments",
+                hint="a blueprint holds creation code; arguments go to create_from_blueprint",
+            )
+        data = blueprint_deployer(artifact.bytecode) if blueprint else init_code(artifact, args)
         nonce = int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
         tx: dict[str, Any] = {
             "from": self.signer.address,
@@ -257,6 +265,7 @@ class Deployer:
                 "kind": "signed",
                 "step": step,
                 "artifact": artifact.name,
+                "blueprint": blueprint,
                 "nonce": nonce,
                 "tx_hash": HexBytes(signed.hash).to_0x_hex(),
                 "raw_tx": HexBytes(signed.raw).to_0x_hex(),

@@ -53,6 +53,7 @@ def write_manifest(
             "bytecode_hash": "0x" + keccak(artifact.bytecode).hex(),
             "runtime_hash": "0x" + keccak(artifact.runtime_bytecode).hex(),
             "verify_roles": list(step.roles),
+            "blueprint": step.blueprint,
         }
     manifest = {
         "deployment": deployment.name,

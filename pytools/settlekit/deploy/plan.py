@@ -84,6 +84,7 @@ class Step:
     mock: bool = False
     existing: dict[str, str] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
+    blueprint: bool = False  # deploy the creation code as an ERC-5202 blueprint (for create_from_blueprint)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def load_plan(path: Path) -> Plan:
                     bool(item.get("mock", False)),
                     existing,
                     tuple(item.get("roles", [])),
+                    bool(item.get("blueprint", False)),
                 )
             )
         ids = [step.id for step in steps]
@@ -229,6 +231,7 @@ def fingerprint(deployment: Deployment, network: Network, store: ArtifactStore, 
                 "args": list(s.args),
                 "mock": s.mock,
                 "existing": s.existing.get(network.name),
+                "blueprint": s.blueprint,
             }
             for s in deployment.steps
         ],

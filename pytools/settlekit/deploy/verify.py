@@ -16,6 +16,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from settlekit.build import ArtifactStore
+from settlekit.build.blueprint import blueprint_code
 from settlekit.deploy.executor import init_code
 
 ROLE_VIEWS = ("owner", "guardian", "reporter", "treasury", "pending_owner")
@@ -94,6 +95,14 @@ def _check_code(
     w3: Web3, manifest: dict[str, Any], store: ArtifactStore, entry: dict[str, Any], code: bytes, check: ContractCheck
 ) -> None:
     artifact = store.get(entry["artifact"])
+    if entry.get("blueprint"):
+        ok = code == blueprint_code(artifact.bytecode)
+        check.ok, check.code = ok, "blueprint matches" if ok else "blueprint differs"
+        if not ok:
+            check.problems.append(
+                f"{check.step}: the blueprint at {check.address} is not {artifact.name}'s creation code"
+            )
+        return
     runtime = artifact.runtime_bytecode
     if code[: len(runtime)] != runtime:
         check.ok, check.code = False, "runtime differs"

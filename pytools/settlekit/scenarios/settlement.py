@@ -22,12 +22,12 @@ from web3.logs import DISCARD
 from settlekit import contracts
 from settlekit.build import ArtifactStore
 from settlekit.build.artifacts import Artifact
+from settlekit.build.blueprint import blueprint_deployer
 from settlekit.chain.dev_accounts import dev_account
 from settlekit.model.settlement import SeriesTerms, SettlementModel
 from settlekit.signing import Signature, contract_domain, sign_typed
 
 # ERC-5202: a blueprint's code is 0xFE 0x71 0x00 (invalid opcode, magic, version 0) followed by the initcode.
-BLUEPRINT_PREAMBLE = bytes.fromhex("fe7100")
 # @notice Collateral the factory's fee-on-transfer probe moves (and returns): SeriesFactory.PROBE_AMOUNT.
 PROBE_AMOUNT = 10_000
 CLAIM_TYPE = [("holder", "address"), ("recipient", "address"), ("nonce", "uint256"), ("deadline", "uint256")]
@@ -41,18 +41,6 @@ SETTLEMENT_WINDOW = 3_600
 SETTLEMENT_PRICE = 2_123_45678901
 
 Say = Callable[[str], None]
-
-
-def blueprint_deployer(initcode: bytes) -> bytes:
-    """Creation code whose deployed code is ``0xFE7100 || initcode`` (an ERC-5202 blueprint).
-
-    The 10-byte preamble is PUSH2 len, RETURNDATASIZE (0), DUP2, PUSH1 10, RETURNDATASIZE (0), CODECOPY(0, 10,
-    len), RETURN(0, len): it copies the bytes that follow it to memory and returns them as the runtime code.
-    """
-    code = BLUEPRINT_PREAMBLE + initcode
-    if len(code) > 0xFFFF:
-        raise ValueError(f"blueprint of {len(code)} bytes does not fit a PUSH2 length")
-    return bytes([0x61]) + len(code).to_bytes(2, "big") + bytes.fromhex("3d81600a3d39f3") + code
 
 
 def deploy_blueprint(w3: Web3, artifact: Artifact, *, sender: ChecksumAddress) -> ChecksumAddress:
