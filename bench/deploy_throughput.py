@@ -1,6 +1,6 @@
 """Deploy and send throughput on Anvil.
 
-1. Full-suite deploy time: `settlekit deploy safety` (the project's settlekit.toml) through the journal.
+1. Full-suite deploy time: every deployment in the project's settlekit.toml, through the journal.
 2. Concurrent sends through the nonce manager versus plain web3.py sending one transaction at a time and waiting
    for each receipt, both with a block time of 1 s, in the same run. Target (issue 6): >= 20x the baseline.
 
@@ -30,15 +30,20 @@ CONCURRENT_TXS = 400
 TARGET_SPEEDUP = 20
 
 
-def deploy_time(project: Project, store: ArtifactStore) -> tuple[float, int, int]:
+def deploy_time(project: Project, store: ArtifactStore) -> tuple[float, int, int, list[str]]:
+    """Deploy every deployment of the project's settlekit.toml, one after the other, through the journal."""
     plan = load_plan(project.root / "settlekit.toml")
+    contracts, gas = 0, 0
     with Anvil(AnvilConfig(), project) as node, tempfile.TemporaryDirectory() as scratch:
-        deployer = Deployer(
-            node.w3, dev_signer(0), plan.deployment("safety"), plan.network("local"), store, root=Path(scratch)
-        )
         started = time.perf_counter()
-        result = deployer.run()
-        return time.perf_counter() - started, len(result.addresses), result.gas_used
+        for name in plan.deployments:
+            deployer = Deployer(
+                node.w3, dev_signer(0), plan.deployment(name), plan.network("local"), store, root=Path(scratch)
+            )
+            result = deployer.run()
+            contracts += len(result.addresses)
+            gas += result.gas_used
+        return time.perf_counter() - started, contracts, gas, sorted(plan.deployments)
 
 
 def baseline(node: Anvil) -> float:
@@ -70,14 +75,15 @@ def main() -> None:
     project = Project(ROOT)
     build(project)
     store = ArtifactStore(project.out_dir)
-    seconds, contracts, gas = deploy_time(project, store)
+    seconds, contracts, gas, names = deploy_time(project, store)
     with Anvil(AnvilConfig(block_time=1), project) as node:
         base = baseline(node)
         fast = concurrent(node)
     speedup = fast / base
     body = (
         f"| measurement | result |\n|---|---|\n"
-        f"| full deploy of `safety` ({contracts} contracts, {gas:,} gas) through the journal, automine | "
+        f"| full deploy of every plan in settlekit.toml ({', '.join(names)}: {contracts} contracts, {gas:,} gas) "
+        f"through the journal, automine | "
         f"{seconds:.2f} s |\n"
         f"| plain web3.py, one transfer at a time, wait for each receipt (1 s blocks, {BASELINE_TXS} txs) | "
         f"{base:.2f} tx/s |\n"
