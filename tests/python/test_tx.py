@@ -160,3 +160,14 @@ def test_cancel_clears_a_stuck_nonce_with_a_self_transfer(manual_chain: Anvil) -
     mined = manual_chain.w3.eth.get_transaction(receipt["transactionHash"])
     assert (mined["nonce"], mined["to"], mined["value"]) == (stuck.nonce, signer.address, 0)
     assert manual_chain.w3.eth.get_balance(RECEIVER) == 0
+
+
+def test_legacy_gas_price_on_a_chain_without_base_fee(settlekit_project) -> None:
+    with Anvil(AnvilConfig(extra_args=("--hardfork", "berlin")), settlekit_project) as pre_london:
+        sender = TransactionSender(pre_london.w3, dev_signer(0))
+        assert sender.fees.legacy()
+        receipt = sender.send_and_wait({"to": RECEIVER, "value": 3, "gas": 21_000})
+        mined = pre_london.w3.eth.get_transaction(receipt["transactionHash"])
+        assert mined["type"] == 0
+        assert mined["gasPrice"] > 0
+        assert "maxFeePerGas" not in mined
