@@ -53,6 +53,17 @@ def _sinks(specs: list[str]) -> list[Any]:
     return sinks
 
 
+def _watch_config(project: Project) -> dict[str, Any]:
+    """The [watch] table of settlekit.toml (alert rules), or nothing."""
+    import tomllib
+
+    path = project.root / "settlekit.toml"
+    if not path.is_file():
+        return {}
+    watch_table: dict[str, Any] = tomllib.loads(path.read_text()).get("watch", {})
+    return watch_table
+
+
 def watch(
     manifest: Annotated[Path, typer.Option("--manifest", help="Deployment manifest whose contracts to watch.")],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="Node to follow.")],
@@ -83,6 +94,7 @@ def watch(
         decoder,
         FollowerConfig(confirmations=confirmations, start_block=start_block),
         _sinks(sink or []),
+        _watch_config(project).get("rules", []),
     )
 
     def show(report: StepReport) -> None:

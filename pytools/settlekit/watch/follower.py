@@ -21,6 +21,7 @@ from settlekit.chain.rpc import RpcClient, RpcConnectionError, RpcError
 from settlekit.exceptions import SettlekitError
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.incidents import IncidentLog, Notifier
+from settlekit.watch.rules import Rule, RuleEngine
 from settlekit.watch.store import BlockRow, EventRow, Store
 
 # Words in node errors that mean "ask for a smaller range" (geth, erigon, anvil and hosted providers differ).
@@ -57,6 +58,7 @@ class StepReport:
     ingested_blocks: int = 0
     ingested_events: int = 0
     backfilled_to: int | None = None
+    events: list[EventRow] = field(default_factory=list)
     reorgs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -72,12 +74,14 @@ class Follower:
         decoder: EventDecoder,
         config: FollowerConfig | None = None,
         sinks: Sequence[Notifier] = (),
+        rules: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.rpc = rpc
         self.store = store
         self.decoder = decoder
         self.config = config or FollowerConfig()
         self.incidents = IncidentLog(store, sinks)
+        self.rules = RuleEngine([Rule.parse(raw) for raw in rules], self.incidents)
         self.last_outage_seconds: float | None = None
         self.backfill_range = self.config.backfill_range
         self.backfill_calls: list[tuple[int, int, str]] = []  # (from, to, outcome), for tests and tuning
@@ -179,7 +183,7 @@ class Follower:
                 if stored is None or not stored.canonical or head < tip.number:
                     self._reorg(at_tip, report)
             self._promote(report.head)
-            return report
+            return report  # nothing new was ingested: no events for the rules
         finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
         finalized = int(finalized_raw["number"], 16) if finalized_raw else -1
         start = self.config.start_block if tip is None else tip.number + 1
@@ -197,8 +201,11 @@ class Follower:
             self.store.ingest([block], events)
             report.ingested_blocks += 1
             report.ingested_events += len(events)
+            report.events.extend(events)
             tip = block
         self._promote(report.head)
+        tip_now = self.store.tip()
+        self.rules.observe(report.events, tip_now.timestamp if tip_now else None)
         return report
 
     def _backfill(self, start: int, end: int, report: StepReport) -> BlockRow:
@@ -238,6 +245,7 @@ class Follower:
             self.store.ingest([header], rows)
             report.ingested_blocks += last - number + 1
             report.ingested_events += len(rows)
+            report.events.extend(rows)
             report.backfilled_to = last
             if elapsed < self.config.backfill_fast_seconds:
                 self.backfill_range = min(self.config.backfill_max_range, self.backfill_range * 2)
@@ -290,6 +298,7 @@ class Follower:
             self.store.ingest([block], events)
             report.ingested_blocks += 1
             report.ingested_events += len(events)
+            report.events.extend(events)
         reorg = {
             "depth": depth,
             "common_ancestor": ancestor_number,
