@@ -32,20 +32,11 @@ from settlekit.scenarios.settlement import (
     sign_report,
 )
 
+from gasmeter import measure
 from report import ROOT, write_section
 
 TARGETS = {"claim": 60_000, "claim_for extra holder": 35_000, "settle": 90_000, "create series": 250_000}
 BATCH = 10
-
-
-def calldata_cost(data: bytes) -> int:
-    return sum(16 if byte else 4 for byte in data)
-
-
-def measure(call: Any, sender: str) -> tuple[int, int]:
-    receipt = contracts.transact(call, sender=sender)
-    data = bytes.fromhex(call._encode_transaction_data()[2:])
-    return int(receipt["gasUsed"]), int(receipt["gasUsed"]) - 21_000 - calldata_cost(data)
 
 
 def main() -> None:

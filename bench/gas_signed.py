@@ -19,6 +19,7 @@ from settlekit.chain import Anvil
 from settlekit.project import Project
 from settlekit.signing import contract_domain, sign_typed
 
+from gasmeter import measure
 from report import ROOT, write_section
 
 TARGET_SIGNED_UNORDERED = 35_000
@@ -39,16 +40,6 @@ PERMIT = [
 SIGNER = Account.from_key(bytes.fromhex("a11ce" + "0" * 59))
 RECIPIENT = "0x000000000000000000000000000000000000b0b0"
 DEADLINE = 2**40
-
-
-def calldata_cost(data: bytes) -> int:
-    return sum(16 if byte else 4 for byte in data)
-
-
-def measure(call: Any, sender: str) -> tuple[int, int]:
-    receipt = contracts.transact(call, sender=sender)
-    data = bytes.fromhex(call._encode_transaction_data()[2:])
-    return int(receipt["gasUsed"]), int(receipt["gasUsed"]) - 21_000 - calldata_cost(data)
 
 
 def main() -> None:
