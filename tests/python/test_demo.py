@@ -32,6 +32,12 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
     assert settlement["held"] == 0
     assert settlement["deposited"] == settlement["paid"] + settlement["reclaimed"] + settlement["swept"]
     assert settlement["swept"] < settlement["payouts"]
+    liquidation = report["liquidation"]
+    assert liquidation["accounting_ok"] is True
+    assert liquidation["model_agrees"] is True
+    assert liquidation["bad_debt_positions"] == 1
+    assert liquidation["blocks"] > 1
+    assert liquidation["capped_liquidations"] > 0
     assert report["checks"]
     assert all(check["ok"] for check in report["checks"])
 
@@ -47,6 +53,7 @@ def test_demo_text_output_is_readable() -> None:
         "guarded failure, decoded",
         "transfer returned false",
         "settled and paid out",
+        "under a per-block cap",
         "checks",
     ):
         assert expected in result.stdout

@@ -363,3 +363,20 @@ def test_blueprint_steps_deploy_and_verify(chain: Anvil, settlekit_project, tmp_
     refused = run_cli("deploy", "settlement", "--plan", str(bad), "--deployments-dir", str(tmp_path / "d2"), "--json")
     assert refused.returncode == 1
     assert "is a blueprint and cannot take constructor arguments" in json.loads(refused.stdout)["message"]
+
+
+def test_struct_constructor_arguments_encode_like_web3(artifacts) -> None:
+    from settlekit.deploy.executor import constructor_types, init_code
+    from settlekit.model.margin import MarketConfig
+
+    engine = artifacts.get("MarginEngine")
+    assert constructor_types(engine)[-1] == "(" + ",".join(["uint256"] * 14) + ")"
+    addresses = ["0x" + f"{i:040x}" for i in range(1, 5)]
+    args = [*addresses, list(MarketConfig().as_tuple())]
+    reference = (
+        Web3()
+        .eth.contract(abi=engine.abi, bytecode=engine.bytecode)
+        .constructor(*[Web3.to_checksum_address(a) for a in addresses], MarketConfig().as_tuple())
+        .data_in_transaction
+    )
+    assert "0x" + init_code(engine, args).hex() == reference

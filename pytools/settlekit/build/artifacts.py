@@ -28,15 +28,17 @@ def _hex_bytes(field: Any) -> bytes:
     return bytes.fromhex(text)
 
 
-def _signature(item: dict[str, Any]) -> str:
-    def canonical(param: dict[str, Any]) -> str:
-        kind = str(param["type"])
-        if kind.startswith("tuple"):
-            inner = ",".join(canonical(c) for c in param.get("components", []))
-            return f"({inner}){kind[5:]}"
-        return kind
+def canonical_type(param: dict[str, Any]) -> str:
+    """The ABI type of ``param`` as eth_abi and selectors want it: tuples spelled out as ``(t1,t2,...)``."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in param.get("components", []))
+        return f"({inner}){kind[5:]}"
+    return kind
 
-    return f"{item['name']}({','.join(canonical(p) for p in item.get('inputs', []))})"
+
+def _signature(item: dict[str, Any]) -> str:
+    return f"{item['name']}({','.join(canonical_type(p) for p in item.get('inputs', []))})"
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,31 @@ def _render(report: DemoReport, console: Console) -> None:
             title="expiring series, settled and paid out",
         )
     )
+    liquidation = report.liquidation
+    waves = Table(
+        title=f"liquidations over {liquidation['blocks']} blocks under a per-block cap "
+        f"({liquidation['capped_liquidations']} cut down by the cap, "
+        f"{liquidation['bad_debt_positions']} ended in bad debt)"
+    )
+    for column in ("block", "borrower", "repaid USDC", "seized collateral", "fee", "bad debt USDC", "capped"):
+        waves.add_column(column, justify="right")
+    for row in liquidation["liquidations"]:
+        waves.add_row(
+            str(row["block"]),
+            row["borrower"][:8],
+            f"{row['repaid'] / 1e6:,.2f}",
+            f"{row['seized'] / 1e18:,.4f}",
+            f"{row['fee'] / 1e18:,.5f}",
+            f"{row['bad_debt'] / 1e6:,.2f}",
+            "yes" if row["capped"] else "",
+        )
+    console.print(waves)
+    books = liquidation["accounting"]
+    console.print(
+        f"accounting: cash {books['cash']:,} + debt {books['total_debt']:,} = assets "
+        f"{books['total_assets']:,} (deficit {books['deficit']:,} written off); lenders' shares worth "
+        f"{books['lenders_worth']:,}, dust {books['dust']} wei"
+    )
     checks = Table(title="checks")
     for column in ("check", "expected", "actual", ""):
         checks.add_column(column)

@@ -25,6 +25,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from settlekit.build import Artifact, ArtifactStore
+from settlekit.build.artifacts import canonical_type
 from settlekit.build.blueprint import blueprint_deployer
 from settlekit.contracts import replay_failure
 from settlekit.deploy.journal import JOURNAL_VERSION, Journal
@@ -67,7 +68,7 @@ def _crash_point(step: str, boundary: str) -> None:
 
 def constructor_types(artifact: Artifact) -> list[str]:
     constructor = next((item for item in artifact.abi if item.get("type") == "constructor"), None)
-    return [str(param["type"]) for param in (constructor or {}).get("inputs", [])]
+    return [canonical_type(param) for param in (constructor or {}).get("inputs", [])]
 
 
 def init_code(artifact: Artifact, args: list[Any]) -> bytes:

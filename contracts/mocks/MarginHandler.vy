@@ -1,0 +1,259 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title MarginHandler
+@license Apache-2.0
+@notice Test deployable: the fuzzer's entry points into a MarginEngine for tests/forge/MarginInvariantTest.vy. Every
+        action is bounded to sensible amounts, made by one of three borrowers, two lenders or a keeper (pranked), and
+        failures are swallowed (the fuzzer explores; the invariants judge). Around each action the handler checks the
+        per-action properties and counts violations:
+        - no account that acts ends with HF < 1 (borrow, withdraw_collateral, transfer_collateral);
+        - a liquidation never raises the borrower's debt, never seizes more than the exact entitlement
+          repaid x bonus / price, and never records a deficit larger than the borrower's true shortfall
+          debt - collateral x price / bonus;
+        - the debt liquidated in a block and in a window never exceeds the caps.
+@dev Not for production. Cheatcodes are called from here (forge allows it from any contract).
+"""
+
+from ethereum.ercs import IERC20
+
+
+interface Vm:
+    def prank(sender: address): nonpayable
+    def warp(new_timestamp: uint256): nonpayable
+    def roll(new_block_number: uint256): nonpayable
+
+
+interface Engine:
+    def supply(assets: uint256) -> uint256: nonpayable
+    def withdraw(share_amount: uint256) -> uint256: nonpayable
+    def deposit(amount: uint256): nonpayable
+    def withdraw_collateral(amount: uint256): nonpayable
+    def transfer_collateral(receiver: address, amount: uint256): nonpayable
+    def borrow(amount: uint256): nonpayable
+    def repay(account: address, amount: uint256) -> uint256: nonpayable
+    def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uint256) -> uint256: nonpayable
+    def debt_of(account: address) -> uint256: view
+    def collateral(account: address) -> uint256: view
+    def shares(account: address) -> uint256: view
+    def health_factor(account: address) -> uint256: view
+    def deficit() -> uint256: view
+    def last_good_price() -> uint256: view
+    def block_usage() -> uint256: view
+    def window_usage() -> uint256: view
+    def PRICE_SCALE() -> uint256: view
+    def BONUS_BPS() -> uint256: view
+    def CAP_PER_BLOCK() -> uint256: view
+    def CAP_PER_WINDOW() -> uint256: view
+
+
+interface Token:
+    def mint(to: address, amount: uint256): nonpayable
+
+
+interface Feed:
+    def set_answer(answer: int256): nonpayable
+
+
+VM: constant(Vm) = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D)
+BORROWERS: public(constant(address[3])) = [
+    0x0000000000000000000000000000000000001001,
+    0x0000000000000000000000000000000000001002,
+    0x0000000000000000000000000000000000001003,
+]
+LENDERS: public(constant(address[2])) = [
+    0x0000000000000000000000000000000000002001,
+    0x0000000000000000000000000000000000002002,
+]
+KEEPER: public(constant(address)) = 0x0000000000000000000000000000000000003001
+BPS: constant(uint256) = 10_000
+WAD: constant(uint256) = 10**18
+
+ENGINE: public(immutable(Engine))
+DEBT: public(immutable(address))
+COLL: public(immutable(address))
+FEED: public(immutable(Feed))
+
+# @notice Violations seen, by kind (all must stay 0).
+unhealthy_after_action: public(uint256)
+debt_raised_by_liquidation: public(uint256)
+seized_above_entitlement: public(uint256)
+deficit_above_shortfall: public(uint256)
+cap_exceeded: public(uint256)
+# @notice Successful liquidations (to see that the fuzzer reaches them).
+liquidations: public(uint256)
+
+
+@deploy
+def __init__(engine: address, debt: address, coll: address, feed: address):
+    """
+    @notice Binds the handler and gives every actor tokens and allowances.
+    @param engine The MarginEngine.
+    @param debt The debt token.
+    @param coll The collateral token.
+    @param feed The MockAggregator.
+    """
+    ENGINE = Engine(engine)
+    DEBT = debt
+    COLL = coll
+    FEED = Feed(feed)
+    for actor: address in [BORROWERS[0], BORROWERS[1], BORROWERS[2], LENDERS[0], LENDERS[1], KEEPER]:
+        extcall Token(debt).mint(actor, 10**15)
+        extcall Token(coll).mint(actor, 10**24)
+        extcall VM.prank(actor)
+        extcall IERC20(debt).approve(engine, max_value(uint256))
+        extcall VM.prank(actor)
+        extcall IERC20(coll).approve(engine, max_value(uint256))
+
+
+@internal
+def _call(actor: address, data: Bytes[200]) -> bool:
+    """
+    @notice Calls the engine as `actor`, swallowing a revert.
+    @param actor The caller.
+    @param data The calldata.
+    @return Whether the call succeeded.
+    """
+    extcall VM.prank(actor)
+    return raw_call(ENGINE.address, data, revert_on_failure=False)
+
+
+@internal
+def _check_healthy(account: address):
+    """
+    @notice Counts a violation if `account` is left with HF < 1.
+    @param account The actor.
+    """
+    if staticcall ENGINE.health_factor(account) < WAD:
+        self.unhealthy_after_action += 1
+
+
+@external
+def supply(who: uint256, amount: uint256):
+    """
+    @notice A lender supplies up to 1,000,000 USDC.
+    """
+    self._call(LENDERS[who % 2], abi_encode(amount % (10**12) + 1, method_id=method_id("supply(uint256)")))
+
+
+@external
+def withdraw(who: uint256, fraction: uint256):
+    """
+    @notice A lender redeems a fraction of its shares.
+    """
+    lender: address = LENDERS[who % 2]
+    held: uint256 = staticcall ENGINE.shares(lender)
+    self._call(lender, abi_encode(held * (fraction % 101) // 100, method_id=method_id("withdraw(uint256)")))
+
+
+@external
+def deposit(who: uint256, amount: uint256):
+    """
+    @notice A borrower deposits up to 100 ETH.
+    """
+    self._call(BORROWERS[who % 3], abi_encode(amount % (100 * 10**18) + 1, method_id=method_id("deposit(uint256)")))
+
+
+@external
+def borrow(who: uint256, amount: uint256):
+    """
+    @notice A borrower borrows up to 200,000 USDC; it must stay healthy.
+    """
+    borrower: address = BORROWERS[who % 3]
+    if self._call(borrower, abi_encode(amount % (2 * 10**11) + 1, method_id=method_id("borrow(uint256)"))):
+        self._check_healthy(borrower)
+
+
+@external
+def withdraw_collateral(who: uint256, amount: uint256):
+    """
+    @notice A borrower withdraws some collateral; it must stay healthy.
+    """
+    borrower: address = BORROWERS[who % 3]
+    held: uint256 = staticcall ENGINE.collateral(borrower)
+    if self._call(borrower, abi_encode(amount % (held + 1), method_id=method_id("withdraw_collateral(uint256)"))):
+        self._check_healthy(borrower)
+
+
+@external
+def transfer_collateral(who: uint256, to: uint256, amount: uint256):
+    """
+    @notice A borrower moves collateral to another; the sender must stay healthy.
+    """
+    borrower: address = BORROWERS[who % 3]
+    held: uint256 = staticcall ENGINE.collateral(borrower)
+    data: Bytes[200] = abi_encode(
+        BORROWERS[to % 3], amount % (held + 1), method_id=method_id("transfer_collateral(address,uint256)")
+    )
+    if self._call(borrower, data):
+        self._check_healthy(borrower)
+
+
+@external
+def repay(who: uint256, amount: uint256):
+    """
+    @notice The keeper repays part of a borrower's debt.
+    """
+    self._call(KEEPER, abi_encode(BORROWERS[who % 3], amount % (10**11) + 1, method_id=method_id("repay(address,uint256)")))
+
+
+@external
+def move_price(change_bps: uint256, seconds: uint256):
+    """
+    @notice Time passes (1 s to 1 h, one block) and the feed publishes a price within +-40% of the last good one.
+    """
+    extcall VM.warp(block.timestamp + seconds % 3_600 + 1)
+    extcall VM.roll(block.number + 1)
+    last: uint256 = staticcall ENGINE.last_good_price()
+    move: uint256 = last * (change_bps % 4_001) // BPS
+    if change_bps % 2 == 0:
+        extcall FEED.set_answer(convert(last - move, int256))
+    else:
+        extcall FEED.set_answer(convert(last + move, int256))
+
+
+@external
+def next_block():
+    """
+    @notice One block and 12 seconds pass.
+    """
+    extcall VM.warp(block.timestamp + 12)
+    extcall VM.roll(block.number + 1)
+
+
+@external
+def liquidate(who: uint256, cover: uint256):
+    """
+    @notice The keeper liquidates a borrower; the per-liquidation properties are checked around it.
+    """
+    borrower: address = BORROWERS[who % 3]
+    debt_before: uint256 = staticcall ENGINE.debt_of(borrower)
+    coll_before: uint256 = staticcall ENGINE.collateral(borrower)
+    deficit_before: uint256 = staticcall ENGINE.deficit()
+    price: uint256 = staticcall ENGINE.last_good_price()
+    amount: uint256 = cover % (debt_before + 2) + 1
+    if not self._call(KEEPER, abi_encode(borrower, amount, empty(uint256), method_id=method_id("liquidate(address,uint256,uint256)"))):
+        return
+    self.liquidations += 1
+    # The price used is the one accepted by this call (the guard may have taken a new round).
+    price = staticcall ENGINE.last_good_price()
+    debt_after: uint256 = staticcall ENGINE.debt_of(borrower)
+    seized: uint256 = coll_before - staticcall ENGINE.collateral(borrower)
+    bad: uint256 = staticcall ENGINE.deficit() - deficit_before
+    if debt_after > debt_before:
+        self.debt_raised_by_liquidation += 1
+    # repaid = debt removed minus written off (exact without interest, which the invariant test runs without);
+    # seized x price x BPS <= repaid x bonus x scale.
+    repaid: uint256 = debt_before - debt_after - bad
+    scale: uint256 = staticcall ENGINE.PRICE_SCALE()
+    bonus: uint256 = staticcall ENGINE.BONUS_BPS()
+    if seized * price * BPS > repaid * bonus * scale:
+        self.seized_above_entitlement += 1
+    # Shortfall x bonus = debt x bonus - collateral value x BPS (value at the price, exact).
+    if bad * bonus * scale > max(debt_before * bonus * scale, coll_before * price * BPS) - coll_before * price * BPS:
+        self.deficit_above_shortfall += 1
+    mask: uint256 = convert(max_value(uint128), uint256)
+    if (staticcall ENGINE.block_usage()) & mask > staticcall ENGINE.CAP_PER_BLOCK():
+        self.cap_exceeded += 1
+    if (staticcall ENGINE.window_usage()) & mask > staticcall ENGINE.CAP_PER_WINDOW():
+        self.cap_exceeded += 1

@@ -1,0 +1,130 @@
+# pragma version ~=0.4.3
+"""
+@title MarginInvariantTest
+@notice Invariants of MarginEngine under random sequences of supplies, withdrawals, deposits, borrows, repayments,
+        collateral moves, price moves, time and liquidations (contracts/mocks/MarginHandler.vy), with caps of 50,000
+        USDC per block and 150,000 per window: the accounting identity with its dust bound, the sum of debts against
+        the total, no debt without collateral, and the per-action properties counted by the handler (no actor left
+        unhealthy, liquidations never raise debt, never seize above the entitlement, never write off more than the
+        shortfall, caps never exceeded).
+"""
+
+from .interfaces import IVm
+from ...contracts import MarginEngine
+from ...contracts.mocks import MarginHandler
+from . import MarginFixture as fx
+
+initializes: fx
+
+USDC: constant(uint256) = 10**6
+
+handler: MarginHandler.__interface__
+
+
+@external
+def setUp():
+    """
+    @notice A market with the caps and 1,000,000 USDC supplied by the handler's first lender, and the handler.
+    """
+    cfg: MarginEngine.MarketConfig = fx._config()
+    cfg.cap_per_block = 50_000 * USDC
+    cfg.cap_per_window = 150_000 * USDC
+    fx._deploy_market(cfg)
+    self.handler = MarginHandler.__interface__(
+        fx._deploy(
+            "MarginHandler.vy", abi_encode(fx.engine.address, fx.debt.address, fx.coll.address, fx.feed.address)
+        )
+    )
+    extcall self.handler.supply(0, 10**12 - 1)
+
+
+@external
+@view
+def targetContracts() -> DynArray[address, 1]:
+    """
+    @notice The fuzzer calls the handler only.
+    @return The handler.
+    """
+    return [self.handler.address]
+
+
+@external
+@view
+def invariant_accounting_identity_within_dust():
+    """
+    @notice cash + total debt == total assets (the deficit is already out of the debt); the lenders' shares are
+            worth at most the total assets and at most 2 wei less (one per lender, rounded down); the engine holds
+            at least its cash and all collateral plus fees.
+    """
+    e: MarginEngine.__interface__ = fx.engine
+    total: uint256 = staticcall e.total_assets()
+    assert staticcall e.cash() + staticcall e.total_debt() == total, "identity"
+    worth: uint256 = 0
+    for i: uint256 in range(2):
+        worth += staticcall e.convert_to_assets(staticcall e.shares(staticcall self.handler.LENDERS(i)))
+    assert worth <= total and total - worth <= 2, "lender dust"
+    assert staticcall fx.debt.balanceOf(e.address) >= staticcall e.cash(), "cash backed"
+    coll: uint256 = staticcall e.protocol_fees()
+    for i: uint256 in range(3):
+        coll += staticcall e.collateral(staticcall self.handler.BORROWERS(i))
+    assert staticcall fx.coll.balanceOf(e.address) >= coll, "collateral backed"
+
+
+@external
+@view
+def invariant_debts_sum_to_total():
+    """
+    @notice The total scaled debt is the sum of the accounts'; the rounded-up debts sum to the total debt or up to
+            one wei per borrower more.
+    """
+    e: MarginEngine.__interface__ = fx.engine
+    scaled: uint256 = 0
+    debts: uint256 = 0
+    for i: uint256 in range(3):
+        who: address = staticcall self.handler.BORROWERS(i)
+        scaled += staticcall e.scaled_debt(who)
+        debts += staticcall e.debt_of(who)
+    assert scaled == staticcall e.total_scaled_debt(), "scaled"
+    total: uint256 = staticcall e.total_debt()
+    assert debts >= total and debts <= total + 3, "sum of debts"
+
+
+@external
+@view
+def invariant_no_debt_without_collateral():
+    """
+    @notice Nothing is left owed by an account that holds no collateral.
+    """
+    for i: uint256 in range(3):
+        who: address = staticcall self.handler.BORROWERS(i)
+        if staticcall fx.engine.collateral(who) == 0:
+            assert staticcall fx.engine.debt_of(who) == 0, "debt without collateral"
+
+
+@external
+@view
+def invariant_no_actor_left_unhealthy():
+    """
+    @notice No borrow, collateral withdrawal or transfer left its actor with HF < 1.
+    """
+    assert staticcall self.handler.unhealthy_after_action() == 0
+
+
+@external
+@view
+def invariant_liquidation_properties():
+    """
+    @notice No liquidation raised a debt, seized above the exact entitlement or wrote off more than the shortfall.
+    """
+    assert staticcall self.handler.debt_raised_by_liquidation() == 0, "debt raised"
+    assert staticcall self.handler.seized_above_entitlement() == 0, "seized too much"
+    assert staticcall self.handler.deficit_above_shortfall() == 0, "deficit too large"
+
+
+@external
+@view
+def invariant_caps_never_exceeded():
+    """
+    @notice The debt liquidated per block and per window never exceeded the caps.
+    """
+    assert staticcall self.handler.cap_exceeded() == 0
