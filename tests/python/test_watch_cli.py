@@ -62,8 +62,9 @@ def test_watch_events_and_incidents_through_a_reorg(
     mine = json.loads(run_cli("events", "--store", store, "--account", accounts[1], "--json").stdout)
     assert sorted(e["event"] for e in mine) == ["GuardianSet", "Transfer"]  # accounts[1] is the guardian too
 
-    listed = json.loads(run_cli("incidents", "--store", store, "--json").stdout)
-    assert [(i["rule"], i["details"]["depth"]) for i in listed] == [("reorg", 2)]
+    # settlekit.toml's rules are active too (e.g. node lag: the shared test chain's head can be minutes old).
+    listed = [i for i in json.loads(run_cli("incidents", "--store", store, "--json").stdout) if i["rule"] == "reorg"]
+    assert [i["details"]["depth"] for i in listed] == [2]
     acked = json.loads(run_cli("incidents", "--store", store, "--ack", str(listed[0]["id"]), "--json").stdout)
     assert acked[0]["state"] == "acknowledged"
     missing = run_cli("incidents", "--store", store, "--resolve", "99")
