@@ -28,8 +28,15 @@ def gas_report() -> list[dict[str, Any]]:
         env=tool_environment(project),
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if completed.returncode != 0:
+        failures = [
+            line
+            for line in completed.stdout.splitlines() + completed.stderr.splitlines()
+            if "Failure" in line or "FAIL" in line or "Error" in line
+        ]
+        raise SystemExit(f"forge test --gas-report failed (exit {completed.returncode}):\n" + "\n".join(failures[:20]))
     start = completed.stdout.index("[")
     report: list[dict[str, Any]] = json.JSONDecoder().raw_decode(completed.stdout[start:])[0]
     return report
