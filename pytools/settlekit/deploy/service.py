@@ -13,7 +13,7 @@ from settlekit.chain import Anvil, AnvilConfig, redact_url
 from settlekit.deploy.executor import Deployer, DeployResult, Progress
 from settlekit.deploy.keys import Signer, dev_signer, from_keystore, from_private_key_env, password_from
 from settlekit.deploy.manifest import manifest_path, read_manifest
-from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Network, Plan, load_plan
+from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Deployment, Network, Plan, load_plan
 from settlekit.deploy.verify import VerifyReport, verify_deployment
 from settlekit.exceptions import UsageError
 from settlekit.project import Project
@@ -61,6 +61,17 @@ def open_plan(project: Project, plan_file: Path | None) -> Plan:
     return load_plan(plan_file or project.root / DEFAULT_PLAN_FILE)
 
 
+def _prepare(
+    project: Project, plan: Plan, name: str, network_name: str, keys: KeyChoice
+) -> tuple[Network, Deployment, Signer, ArtifactStore]:
+    """What every deploy needs before it touches a node: the network, the deployment, the signer, the artifacts."""
+    network = plan.network(network_name)
+    deployment = plan.deployment(name)
+    signer = choose_signer(keys, network)
+    build(project)
+    return network, deployment, signer, ArtifactStore(project.out_dir)
+
+
 def deploy(
     project: Project,
     plan: Plan,
@@ -73,11 +84,7 @@ def deploy(
     root: Path | None = None,
     progress: Progress | None = None,
 ) -> DeployResult:
-    network = plan.network(network_name)
-    deployment = plan.deployment(name)
-    signer = choose_signer(keys, network)
-    build(project)
-    store = ArtifactStore(project.out_dir)
+    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
     w3 = Web3(Web3.HTTPProvider(network.resolve_rpc_url(rpc_url), request_kwargs={"timeout": 60}))
     deployer = Deployer(
         w3, signer, deployment, network, store, root=root or project.root / "deployments", progress=progress
@@ -104,11 +111,7 @@ def dry_run(
     progress: Progress | None = None,
 ) -> DryRunResult:
     """Run the whole plan on an Anvil fork of the network; nothing is sent to the network itself."""
-    network = plan.network(network_name)
-    deployment = plan.deployment(name)
-    signer = choose_signer(keys, network)
-    build(project)
-    store = ArtifactStore(project.out_dir)
+    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
     url = network.resolve_rpc_url(rpc_url)
     balance = int(Web3(Web3.HTTPProvider(url)).eth.get_balance(signer.address))
     with (
