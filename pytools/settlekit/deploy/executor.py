@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
+from eth_utils.abi import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
@@ -31,7 +32,16 @@ from settlekit.contracts import replay_failure
 from settlekit.deploy.journal import JOURNAL_VERSION, Journal
 from settlekit.deploy.keys import Signer, check_allowed
 from settlekit.deploy.manifest import write_manifest
-from settlekit.deploy.plan import Deployment, Network, PlanError, check_plan, fingerprint, resolve_arg
+from settlekit.deploy.plan import (
+    Deployment,
+    Network,
+    PlanError,
+    Step,
+    call_abi,
+    check_plan,
+    fingerprint,
+    resolve_arg,
+)
 from settlekit.exceptions import SettlekitError
 from settlekit.tx.fees import FeeStrategy
 
@@ -131,12 +141,14 @@ class Deployer:
             sent = self._reconcile(journal)
             addresses = self._addresses(journal)
             for step in self.deployment.steps:
-                if step.id in addresses:
+                if step.id in self._done(journal):
                     continue
                 where = f"step {step.id!r}"
                 args = [resolve_arg(arg, roles, addresses, where) for arg in step.args]
                 existing = step.existing.get(self.network.name)
-                if existing is not None and (step.mock or not self.network.local):
+                if step.is_call:
+                    sent += self._call_step(journal, step, args, addresses)
+                elif existing is not None and (step.mock or not self.network.local):
                     self._use_existing(journal, step.id, existing)
                 else:
                     self._deploy_step(journal, step.id, self.store.get(step.artifact), args, blueprint=step.blueprint)
@@ -230,6 +242,26 @@ class Deployer:
                 found[record["step"]] = record["address"]
         return found
 
+    def _done(self, journal: Journal) -> set[str]:
+        return {r["step"] for r in journal.records if r["kind"] in ("receipt", "existing", "skipped")}
+
+    def _call_step(self, journal: Journal, step: Step, args: list[Any], addresses: dict[str, str]) -> int:
+        """Send a call step's transaction, or skip it where its target is an existing contract (not our mock)."""
+        assert step.target is not None
+        assert step.function is not None
+        target = step.target[1:]
+        if step.mock and journal.last("existing", target) is not None:
+            self.say(f"{step.id}: skipped ({target} is an existing contract on this network)")
+            journal.append({"kind": "skipped", "step": step.id, "reason": f"{target} is existing"})
+            return 0
+        entry = call_abi(self.store.get(step.artifact), step)
+        types = [canonical_type(param) for param in entry.get("inputs", [])]
+        selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+        data = selector + (encode(types, args) if types else b"")
+        label = f"{target}.{entry['name']}"
+        self._send_step(journal, step.id, data, to=addresses[target], artifact=step.artifact, args=args, label=label)
+        return 1
+
     def _use_existing(self, journal: Journal, step: str, address: str) -> None:
         if not bytes(self.w3.eth.get_code(Web3.to_checksum_address(address))):
             raise PlanError(
@@ -248,6 +280,21 @@ class Deployer:
                 hint="a blueprint holds creation code; arguments go to create_from_blueprint",
             )
         data = blueprint_deployer(artifact.bytecode) if blueprint else init_code(artifact, args)
+        self._send_step(journal, step, data, to=None, artifact=artifact.name, args=args, blueprint=blueprint)
+
+    def _send_step(
+        self,
+        journal: Journal,
+        step: str,
+        data: bytes,
+        *,
+        to: str | None,
+        artifact: str,
+        args: list[Any],
+        blueprint: bool = False,
+        label: str | None = None,
+    ) -> None:
+        """Sign, journal, send and wait: a contract creation (``to`` None) or a call step."""
         nonce = int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
         tx: dict[str, Any] = {
             "from": self.signer.address,
@@ -256,26 +303,30 @@ class Deployer:
             "chainId": int(self.w3.eth.chain_id),
             "nonce": nonce,
         }
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
         estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
         tx["gas"] = estimate + estimate // 5
         tx.update(self.fees.market().fields())
         del tx["from"]
         signed = self.signer.sign_transaction(tx)
-        journal.append(
-            {
-                "kind": "signed",
-                "step": step,
-                "artifact": artifact.name,
-                "blueprint": blueprint,
-                "nonce": nonce,
-                "tx_hash": HexBytes(signed.hash).to_0x_hex(),
-                "raw_tx": HexBytes(signed.raw).to_0x_hex(),
-                "args": [_jsonable(a) for a in args],
-                "gas_limit": tx["gas"],
-            }
-        )
+        record: dict[str, Any] = {
+            "kind": "signed",
+            "step": step,
+            "artifact": artifact,
+            "blueprint": blueprint,
+            "nonce": nonce,
+            "tx_hash": HexBytes(signed.hash).to_0x_hex(),
+            "raw_tx": HexBytes(signed.raw).to_0x_hex(),
+            "args": [_jsonable(a) for a in args],
+            "gas_limit": tx["gas"],
+        }
+        if to is not None:
+            record["to"] = tx["to"]
+            record["call"] = label
+        journal.append(record)
         _crash_point(step, "before-send")
-        self.say(f"{step}: sending {artifact.name} (nonce {nonce})")
+        self.say(f"{step}: sending {label or artifact} (nonce {nonce})")
         self.w3.eth.send_raw_transaction(signed.raw)
         journal.append({"kind": "sent", "step": step, "tx_hash": HexBytes(signed.hash).to_0x_hex()})
         _crash_point(step, "after-send")
@@ -286,7 +337,10 @@ class Deployer:
         if receipt["status"] != 1:
             raise replay_failure(self.w3, receipt)
         address = receipt["contractAddress"]
-        self.say(f"{step}: deployed at {address} in block {receipt['blockNumber']}")
+        if address:
+            self.say(f"{step}: deployed at {address} in block {receipt['blockNumber']}")
+        else:
+            self.say(f"{step}: mined in block {receipt['blockNumber']}")
         journal.append(
             {
                 "kind": "receipt",

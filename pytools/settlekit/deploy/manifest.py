@@ -31,7 +31,11 @@ def write_manifest(
     header = journal.header()
     assert header is not None
     contracts: dict[str, Any] = {}
+    calls: dict[str, Any] = {}
     for step in deployment.steps:
+        if step.is_call:
+            calls[step.id] = _call_entry(journal, step.id)
+            continue
         existing = journal.last("existing", step.id)
         if existing is not None:
             contracts[step.id] = {"artifact": step.artifact, "address": existing["address"], "existing": True}
@@ -65,6 +69,7 @@ def write_manifest(
         "compiler": {"vyper": version("vyper"), "settlekit": version("settlekit")},
         "roles": roles,
         "contracts": contracts,
+        "calls": calls,
     }
     path = manifest_path(root, header["chain_id"], deployment.name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +81,26 @@ def write_manifest(
         os.fsync(handle.fileno())
     Path(temporary).replace(path)
     return path
+
+
+def _call_entry(journal: Journal, step: str) -> dict[str, Any]:
+    skipped = journal.last("skipped", step)
+    if skipped is not None:
+        return {"skipped": True, "reason": skipped["reason"]}
+    signed, receipt, final = (journal.last(kind, step) for kind in ("signed", "receipt", "final"))
+    if signed is None or receipt is None or final is None:
+        raise ManifestError(f"call step {step!r} is not final in the journal", hint="resume the deployment")
+    return {
+        "skipped": False,
+        "call": signed["call"],
+        "to": signed["to"],
+        "args": signed["args"],
+        "tx_hash": receipt["tx_hash"],
+        "nonce": signed["nonce"],
+        "block_number": receipt["block_number"],
+        "block_hash": receipt["block_hash"],
+        "gas_used": receipt["gas_used"],
+    }
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

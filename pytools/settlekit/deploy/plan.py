@@ -28,6 +28,13 @@
     args = ["$guardian"]                          # $role: a role's address; @step: an earlier step's address
     roles = ["owner", "guardian"]                 # views `settlekit verify` compares with the roles
 
+    [[deployments.margin.steps]]
+    id = "feed_price"
+    target = "@feed"                              # a call step: a transaction to an earlier step's contract
+    function = "set_answer"                       # a name, or a signature such as "set_answer(int256)"
+    args = [200000000000]
+    mock = true                                   # only where the target is a deployed mock, never on a real feed
+
 Roles always include ``deployer`` (the signing account); ``owner`` defaults to it.
 """
 
@@ -43,7 +50,8 @@ from typing import Any
 
 from eth_utils.address import is_address, to_checksum_address
 
-from settlekit.build import ArtifactStore
+from settlekit.build import Artifact, ArtifactStore
+from settlekit.build.artifacts import canonical_type
 from settlekit.chain.dev_accounts import LOCAL_CHAIN_IDS
 from settlekit.exceptions import SettlekitError
 
@@ -85,6 +93,12 @@ class Step:
     existing: dict[str, str] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
     blueprint: bool = False  # deploy the creation code as an ERC-5202 blueprint (for create_from_blueprint)
+    target: str | None = None  # call steps: "@step" of an earlier step, whose contract is called
+    function: str | None = None  # call steps: the function name or signature
+
+    @property
+    def is_call(self) -> bool:
+        return self.function is not None
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,9 @@ def load_plan(path: Path) -> Plan:
         steps: list[Step] = []
         for index, item in enumerate(raw.get("steps", [])):
             where = f"deployments.{name}.steps[{index}]"
+            if "function" in item or "target" in item:
+                steps.append(_call_step(item, where, steps))
+                continue
             if "id" not in item or "artifact" not in item:
                 raise PlanError(f"{where} needs an id and an artifact", hint="see docs/deploy.md for the format")
             existing = {
@@ -177,6 +194,35 @@ def load_plan(path: Path) -> Plan:
     return Plan(path, networks, deployments)
 
 
+def _call_step(item: dict[str, Any], where: str, earlier: list[Step]) -> Step:
+    """A call step: ``target = "@step"`` (an earlier deploy step) and ``function``; the ABI is the target's."""
+    if "id" not in item or "target" not in item or "function" not in item:
+        raise PlanError(
+            f"{where} is a call step and needs an id, a target and a function",
+            hint='write target = "@step_id" and function = "name" (see docs/deploy.md)',
+        )
+    target = str(item["target"])
+    deployed = {step.id: step for step in earlier if not step.is_call}
+    if not target.startswith("@") or target[1:] not in deployed:
+        raise PlanError(
+            f"{where}: target {target!r} is not an earlier deploy step",
+            hint="a call step targets an earlier step as @step_id: " + (", ".join(sorted(deployed)) or "none yet"),
+        )
+    if "artifact" in item or "blueprint" in item or "existing" in item or "roles" in item:
+        raise PlanError(
+            f"{where}: a call step takes only id, target, function, args and mock",
+            hint="the contract called is the target step's; move the other keys to a deploy step",
+        )
+    return Step(
+        str(item["id"]),
+        deployed[target[1:]].artifact,
+        tuple(item.get("args", [])),
+        bool(item.get("mock", False)),
+        target=target,
+        function=str(item["function"]),
+    )
+
+
 def resolve_arg(value: Any, roles: dict[str, str], addresses: dict[str, str], where: str) -> Any:
     """Replace ``$role`` and ``@step`` references by addresses."""
     if isinstance(value, str) and value.startswith("$"):
@@ -195,9 +241,20 @@ def resolve_arg(value: Any, roles: dict[str, str], addresses: dict[str, str], wh
 def check_plan(deployment: Deployment, network: Network, store: ArtifactStore) -> None:
     """Refuse before anything is sent: mocks outside local networks, unknown artifacts or references."""
     seen: set[str] = set()
+    by_id = {step.id: step for step in deployment.steps}
     for step in deployment.steps:
         store.get(step.artifact)
-        if step.mock and not network.local and network.name not in step.existing:
+        if step.is_call:
+            assert step.target is not None
+            call_abi(store.get(step.artifact), step)  # fails early on an unknown function or a wrong arity
+            target = by_id[step.target[1:]]
+            if target.mock and not step.mock:
+                raise PlanError(
+                    f"call step {step.id!r} calls the mock {target.id!r} but is not marked mock = true",
+                    hint="mark it mock = true: it then runs where the mock is deployed and is skipped where the "
+                    "network uses an existing contract",
+                )
+        elif step.mock and not network.local and network.name not in step.existing:
             raise PlanError(
                 f"step {step.id!r} deploys the mock {step.artifact} on network {network.name!r}, which is not local",
                 hint=f"give the step an existing address for {network.name}: existing = {{ {network.name} = ... }}",
@@ -207,9 +264,12 @@ def check_plan(deployment: Deployment, network: Network, store: ArtifactStore) -
                 if ref.startswith("@") and ref[1:] not in seen:
                     raise PlanError(
                         f"step {step.id!r} uses {ref} before it is deployed",
-                        hint="reorder the steps so each comes after the ones it uses",
+                        hint="reorder the steps so each comes after the ones it uses"
+                        if ref[1:] not in by_id or not by_id[ref[1:]].is_call
+                        else "a call step has no address; use the step of the contract it calls",
                     )
-        seen.add(step.id)
+        if not step.is_call:
+            seen.add(step.id)
 
 
 def _references(value: Any) -> list[str]:
@@ -232,9 +292,40 @@ def fingerprint(deployment: Deployment, network: Network, store: ArtifactStore, 
                 "mock": s.mock,
                 "existing": s.existing.get(network.name),
                 "blueprint": s.blueprint,
+                "target": s.target,
+                "function": s.function,
             }
             for s in deployment.steps
         ],
         "roles": roles,
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def call_abi(artifact: Artifact, step: Step) -> dict[str, Any]:
+    """The ABI entry a call step names: by name when it is not overloaded, else by its full signature."""
+    name = step.function or ""
+    functions = [item for item in artifact.abi if item.get("type") == "function"]
+
+    def signature(item: dict[str, Any]) -> str:
+        return f"{item['name']}({','.join(canonical_type(p) for p in item.get('inputs', []))})"
+
+    matches = [f for f in functions if (signature(f) == name if "(" in name else f["name"] == name)]
+    if not matches:
+        raise PlanError(
+            f"call step {step.id!r}: {artifact.name} has no function {name!r}",
+            hint="functions: " + ", ".join(sorted({signature(f) for f in functions})),
+        )
+    if len(matches) > 1:
+        raise PlanError(
+            f"call step {step.id!r}: {artifact.name}.{name} is overloaded",
+            hint="name one by its signature: " + ", ".join(signature(f) for f in matches),
+        )
+    entry = matches[0]
+    if len(entry.get("inputs", [])) != len(step.args):
+        raise PlanError(
+            f"call step {step.id!r}: {signature(entry)} takes {len(entry.get('inputs', []))} argument(s), "
+            f"the plan gives {len(step.args)}",
+            hint="fix the step's args",
+        )
+    return entry
