@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock
+
 from settlekit.chain.ports import free_port
 
 
@@ -34,8 +36,10 @@ def _install() -> None:
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh database on a private PostgreSQL server."""
-    if _binary("initdb") is None:
-        _install()
+    # Parallel test workers each start their own server; only the package install must not run twice at once.
+    with FileLock(os.path.join(tempfile.gettempdir(), "settlekit-postgres-install.lock")):
+        if _binary("initdb") is None:
+            _install()
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     assert initdb is not None
     assert pg_ctl is not None

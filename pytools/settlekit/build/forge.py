@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
 from settlekit.toolchain import find_tool, tool_environment
@@ -114,16 +116,26 @@ def build(project: Project, *, force: bool = False, tests: bool = False, timeout
         argv += ["--skip", f"{project.test_dir.relative_to(project.root)}/**"]
     if force:
         argv.append("--force")
+    # Two builds writing the same out/ and cache/ at once (parallel test workers, a CLI build beside a library one)
+    # can leave one reading half-written artifacts: builds of one project take turns.
+    lock_dir = project.root / ".settlekit"
+    lock_dir.mkdir(exist_ok=True)
     try:
-        completed = subprocess.run(
-            argv,
-            cwd=project.root,
-            env=tool_environment(project),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        with FileLock(str(lock_dir / "build.lock"), timeout=timeout):
+            completed = subprocess.run(
+                argv,
+                cwd=project.root,
+                env=tool_environment(project),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+    except Timeout:
+        raise SettlekitError(
+            f"another build of {project.root} held the build lock for {timeout:g}s",
+            hint=f"wait for it to finish, or remove {lock_dir / 'build.lock'} if no settlekit or forge is running",
+        ) from None
     except subprocess.TimeoutExpired:
         raise SettlekitError(
             f"forge build did not finish within {timeout:g}s",
