@@ -67,6 +67,13 @@ VIRTUAL_ASSETS: constant(uint256) = 1
 MASK_64: constant(uint256) = 2**64 - 1
 # @notice Largest decimal exponent of PRICE_SCALE.
 MAX_SCALE_EXPONENT: constant(uint256) = 60
+# @notice Low 128 bits: the collateral part of a packed position (the scaled debt is the high 128 bits).
+MASK_128: constant(uint256) = 2**128 - 1
+# @notice Low 96 bits: one amount in the packed cap slots.
+MASK_96: constant(uint256) = 2**96 - 1
+# @notice The rolling window is split into this many buckets; the cap check sums the current bucket and the
+#         WINDOW_BUCKETS before it (they cover every span of WINDOW_SECONDS that ends now).
+WINDOW_BUCKETS: constant(uint256) = 4
 
 
 struct MarketConfig:
@@ -169,16 +176,18 @@ SMALL_POSITION: public(immutable(uint256))
 CAP_PER_BLOCK: public(immutable(uint256))
 CAP_PER_WINDOW: public(immutable(uint256))
 WINDOW_SECONDS: public(immutable(uint256))
+# @notice ceil(WINDOW_SECONDS / WINDOW_BUCKETS): the length of one bucket of the rolling window.
+BUCKET_SECONDS: public(immutable(uint256))
 
 # @notice Debt tokens held for lenders (supplied + repaid - lent - withdrawn), counted, not read from balanceOf.
 cash: public(uint256)
 # @notice Lender shares.
 shares: public(HashMap[address, uint256])
 total_shares: public(uint256)
-# @notice Collateral per account.
-collateral: public(HashMap[address, uint256])
-# @notice Scaled debt per account: debt = ceil(scaled * index / WAD).
-scaled_debt: public(HashMap[address, uint256])
+# @notice Per account, one slot: scaled debt (high 128 bits; debt = ceil(scaled * index / WAD)) and collateral (low
+#         128 bits). One slot because borrows, liquidations and health checks read both, and because a first
+#         borrow then writes a slot the deposit already made nonzero (views: `collateral`, `scaled_debt`).
+_position: HashMap[address, uint256]
 total_scaled_debt: public(uint256)
 # @notice The interest index (WAD, high 192 bits) and the timestamp it was brought up to date at (low 64 bits), in
 #         one slot because every accrual reads and writes both (views: `borrow_index`, `last_accrual`).
@@ -187,10 +196,15 @@ _accrual: uint256
 deficit: public(uint256)
 # @notice Collateral taken as protocol fee, not yet collected.
 protocol_fees: public(uint256)
-# @notice Liquidated debt in the current block: block number << 128 | amount.
-block_usage: public(uint256)
-# @notice Liquidated debt in the current window: window id << 128 | amount (window id = timestamp // WINDOW).
-window_usage: public(uint256)
+# @notice The caps' usage, in three slots (docs/liquidation.md, "Caps"); bucket[i] is the debt liquidated in
+#         bucket `head - i` (bucket id = timestamp // BUCKET_SECONDS), amounts below 2**96:
+#         _cap_0 = block number << 192 | debt liquidated in that block << 96 | bucket[0]
+#         _cap_1 = head << 192 | bucket[1] << 96 | bucket[2]
+#         _cap_2 = head << 192 | bucket[3] << 96 | bucket[4]
+#         (head is repeated in _cap_2 so that the slot never returns to zero: a zero-to-nonzero write costs 20,000).
+_cap_0: uint256
+_cap_1: uint256
+_cap_2: uint256
 
 
 @deploy
@@ -226,6 +240,7 @@ def __init__(debt_token: address, collateral_token: address, aggregator: address
     CAP_PER_BLOCK = cfg.cap_per_block
     CAP_PER_WINDOW = cfg.cap_per_window
     WINDOW_SECONDS = cfg.window_seconds
+    BUCKET_SECONDS = math._ceil_div(cfg.window_seconds, WINDOW_BUCKETS)  # rounds up: a longer look-back, safe side
     self._accrual = (WAD << 64) | block.timestamp
 
 
@@ -266,7 +281,7 @@ def _validate(cfg: MarketConfig):
     """
     @notice The configuration rules: bonus > 100%, threshold x bonus <= 100%, 0 < ltv <= threshold, fee <= 100%,
             min_debt > 0, small_position >= 2 * min_debt (so that a 50% close never leaves less than min_debt),
-            0 < cap_per_block <= cap_per_window, window > 0, rate <= 1e12 per second (about 3e4 = 3,000,000% a
+            0 < cap_per_block <= cap_per_window < 2**96 (the packed cap slots), window > 0, rate <= 1e12 per second (about 3e4 = 3,000,000% a
             year: a bound that keeps the index far from overflow), and the price guard's parameters
             ("price_guard: invalid config").
     @param cfg The parameters.
@@ -282,7 +297,7 @@ def _validate(cfg: MarketConfig):
         and cfg.small_position >= 2 * cfg.min_debt
         and cfg.cap_per_block != 0
         and cfg.cap_per_block <= cfg.cap_per_window
-        and cfg.cap_per_window < 2**128
+        and cfg.cap_per_window < 2**96
         and cfg.window_seconds != 0
         and cfg.rate_per_second <= 10**12
     ), "margin_engine: invalid config"
@@ -370,7 +385,8 @@ def deposit(amount: uint256):
     """
     circuit_breaker._check_not_halted()
     assert amount != 0, "margin_engine: zero amount"
-    self.collateral[msg.sender] += amount
+    position: uint256 = self._position[msg.sender]
+    self._store(msg.sender, position >> 128, (position & MASK_128) + amount)
     safe_token._safe_transfer_from_exact(COLLATERAL_TOKEN, msg.sender, self, amount)
     log Deposited(account=msg.sender, amount=amount)
 
@@ -385,10 +401,11 @@ def withdraw_collateral(amount: uint256):
     @param amount The collateral withdrawn.
     """
     assert amount != 0, "margin_engine: zero amount"
-    held: uint256 = self.collateral[msg.sender]
+    position: uint256 = self._position[msg.sender]
+    held: uint256 = position & MASK_128
     assert held >= amount, "margin_engine: insufficient collateral"
     remaining: uint256 = unsafe_sub(held, amount)  # cannot underflow: held >= amount asserted
-    self.collateral[msg.sender] = remaining
+    self._store(msg.sender, position >> 128, remaining)
     self._check_healthy(msg.sender, remaining)
     safe_token._safe_transfer(COLLATERAL_TOKEN, msg.sender, amount)
     log CollateralWithdrawn(account=msg.sender, amount=amount)
@@ -407,11 +424,13 @@ def transfer_collateral(receiver: address, amount: uint256):
     circuit_breaker._check_not_halted()
     assert amount != 0, "margin_engine: zero amount"
     assert receiver != empty(address), "margin_engine: zero address"
-    held: uint256 = self.collateral[msg.sender]
+    position: uint256 = self._position[msg.sender]
+    held: uint256 = position & MASK_128
     assert held >= amount, "margin_engine: insufficient collateral"
     remaining: uint256 = unsafe_sub(held, amount)  # cannot underflow: held >= amount asserted
-    self.collateral[msg.sender] = remaining
-    self.collateral[receiver] += amount
+    self._store(msg.sender, position >> 128, remaining)
+    other: uint256 = self._position[receiver]  # read after the write: the receiver may be the sender
+    self._store(receiver, other >> 128, (other & MASK_128) + amount)
     self._check_healthy(msg.sender, remaining)
     log CollateralTransferred(sender=msg.sender, receiver=receiver, amount=amount)
 
@@ -431,14 +450,16 @@ def borrow(amount: uint256):
     assert amount <= available, "margin_engine: insufficient cash"
     index: uint256 = self._accrue()
     added: uint256 = math._mul_div(amount, WAD, index, True)
-    scaled: uint256 = self.scaled_debt[msg.sender] + added
-    self.scaled_debt[msg.sender] = scaled
+    position: uint256 = self._position[msg.sender]
+    scaled: uint256 = (position >> 128) + added
+    coll: uint256 = position & MASK_128
+    self._store(msg.sender, scaled, coll)
     self.total_scaled_debt += added
     self.cash = unsafe_sub(available, amount)  # cannot underflow: amount <= available asserted
     debt: uint256 = math._mul_div(scaled, index, WAD, True)
     assert debt >= MIN_DEBT, "margin_engine: debt below minimum"
     price: uint256 = price_guard._price(True)
-    value: uint256 = math._mul_div(self.collateral[msg.sender], price, PRICE_SCALE, False)
+    value: uint256 = math._mul_div(coll, price, PRICE_SCALE, False)
     assert debt * BPS <= value * LTV_BPS, "margin_engine: exceeds ltv"
     safe_token._safe_transfer(DEBT_TOKEN, msg.sender, amount)
     log Borrowed(account=msg.sender, amount=amount, debt=debt)
@@ -458,14 +479,15 @@ def repay(account: address, amount: uint256) -> uint256:
     """
     assert amount != 0, "margin_engine: zero amount"
     index: uint256 = self._accrue()
-    scaled: uint256 = self.scaled_debt[account]
+    position: uint256 = self._position[account]
+    scaled: uint256 = position >> 128
     assert scaled != 0, "margin_engine: no debt"
     debt: uint256 = math._mul_div(scaled, index, WAD, True)
     paid: uint256 = math._min(amount, debt)
     removed: uint256 = scaled
     if paid < debt:
         removed = math._mul_div(paid, WAD, index, False)
-    self.scaled_debt[account] = scaled - removed  # checked: removed <= scaled (floor of less than the debt)
+    self._store(account, scaled - removed, position & MASK_128)  # checked: removed <= scaled (floor of less)
     self.total_scaled_debt -= removed  # checked: the total is the sum of the accounts' scaled debts
     self.cash += paid
     safe_token._safe_transfer_from_exact(DEBT_TOKEN, msg.sender, self, paid)
@@ -485,8 +507,9 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
     @notice Repays up to `debt_to_cover` of an unhealthy `borrower`'s debt and takes collateral worth the repaid
             amount plus the bonus, minus the protocol fee (taken from the bonus).
     @dev Liquidation start: allowed at LIVE and NO_NEW_RISK. Uses the lenient price (docs/liquidation.md).
-         Order: close factor, then the per-block / per-window caps (cut with `LiquidationCapped`, never below
-         MIN_DEBT left), then the seizure; if it would take all the collateral, all of it is taken for the
+         Order: close factor, then the per-block / per-rolling-window caps (cut with `LiquidationCapped`, never
+         below MIN_DEBT left; the window check sums the current bucket and the WINDOW_BUCKETS before it, so every
+         span of WINDOW_SECONDS holds at most CAP_PER_WINDOW), then the seizure; if it would take all the collateral, all of it is taken for the
          repayment it is worth (rounded up) and the rest of the debt is written off (`DeficitRecorded`).
          Reverts "margin_engine: zero amount", "margin_engine: self liquidation", "margin_engine: no debt",
          "margin_engine: position healthy", "margin_engine: liquidation cap reached",
@@ -500,10 +523,11 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
     assert debt_to_cover != 0, "margin_engine: zero amount"
     assert borrower != msg.sender, "margin_engine: self liquidation"
     index: uint256 = self._accrue()
-    scaled: uint256 = self.scaled_debt[borrower]
+    position: uint256 = self._position[borrower]
+    scaled: uint256 = position >> 128
     assert scaled != 0, "margin_engine: no debt"
     debt: uint256 = math._mul_div(scaled, index, WAD, True)
-    coll: uint256 = self.collateral[borrower]
+    coll: uint256 = position & MASK_128
     price: uint256 = price_guard._price(False)
     value: uint256 = math._mul_div(coll, price, PRICE_SCALE, False)
     assert value * THRESHOLD_BPS < debt * BPS, "margin_engine: position healthy"
@@ -514,10 +538,11 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
         max_close = math._bps_of(debt, CLOSE_FACTOR_BPS, False)
     repay: uint256 = math._min(debt_to_cover, max_close)
 
-    # Caps on liquidated debt per block and per window.
+    # Caps on liquidated debt per block and per rolling window (the current bucket and the WINDOW_BUCKETS before).
     block_used: uint256 = 0
-    window_used: uint256 = 0
-    block_used, window_used = self._cap_usage()
+    buckets: uint256[WINDOW_BUCKETS + 1] = empty(uint256[WINDOW_BUCKETS + 1])
+    block_used, buckets = self._cap_usage()
+    window_used: uint256 = self._window_sum(buckets)
     # cannot underflow: the usage never exceeds its cap (every liquidation is cut to the room left)
     room: uint256 = math._min(unsafe_sub(CAP_PER_BLOCK, block_used), unsafe_sub(CAP_PER_WINDOW, window_used))
     assert room != 0, "margin_engine: liquidation cap reached"
@@ -553,14 +578,13 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
     out: uint256 = seized - fee  # checked: fee <= bonus part <= seized
     assert out >= min_collateral_out, "margin_engine: slippage"
 
-    self.scaled_debt[borrower] = new_scaled
+    self._store(borrower, new_scaled, coll - seized)  # checked: seized <= coll
     self.total_scaled_debt -= scaled - new_scaled  # checked: the total includes this account's scaled debt
-    self.collateral[borrower] = coll - seized  # checked: seized <= coll
     self.cash += repay
     if fee != 0:
         self.protocol_fees += fee
     if repay != 0:
-        self._use_cap(block_used + repay, window_used + repay)
+        self._use_cap(block_used + repay, buckets, repay)
     safe_token._safe_transfer_from_exact(DEBT_TOKEN, msg.sender, self, repay)
     safe_token._safe_transfer(COLLATERAL_TOKEN, msg.sender, out)
     if bad_debt != 0:
@@ -645,7 +669,7 @@ def debt_of(account: address) -> uint256:
     @param account The borrower.
     @return The debt.
     """
-    return math._mul_div(self.scaled_debt[account], self._index_now(), WAD, True)
+    return math._mul_div(self._position[account] >> 128, self._index_now(), WAD, True)
 
 
 @external
@@ -691,10 +715,11 @@ def health_factor(account: address) -> uint256:
     @param account The borrower.
     @return The health factor.
     """
-    debt: uint256 = math._mul_div(self.scaled_debt[account], self._index_now(), WAD, True)
+    position: uint256 = self._position[account]
+    debt: uint256 = math._mul_div(position >> 128, self._index_now(), WAD, True)
     if debt == 0:
         return max_value(uint256)
-    value: uint256 = math._mul_div(self.collateral[account], price_guard._peek(), PRICE_SCALE, False)
+    value: uint256 = math._mul_div(position & MASK_128, price_guard._peek(), PRICE_SCALE, False)
     return math._mul_div(value * THRESHOLD_BPS, WAD, debt * BPS, False)
 
 
@@ -702,14 +727,85 @@ def health_factor(account: address) -> uint256:
 @view
 def liquidation_room() -> uint256:
     """
-    @notice The debt that may still be liquidated in this block and window.
-    @return min(block cap - used, window cap - used).
+    @notice The debt that may still be liquidated in this block and rolling window.
+    @return min(block cap - used in this block, window cap - used in the current bucket and the 4 before).
     """
     block_used: uint256 = 0
-    window_used: uint256 = 0
-    block_used, window_used = self._cap_usage()
+    buckets: uint256[WINDOW_BUCKETS + 1] = empty(uint256[WINDOW_BUCKETS + 1])
+    block_used, buckets = self._cap_usage()
     # cannot underflow: usage never exceeds its cap
-    return math._min(unsafe_sub(CAP_PER_BLOCK, block_used), unsafe_sub(CAP_PER_WINDOW, window_used))
+    return math._min(unsafe_sub(CAP_PER_BLOCK, block_used), unsafe_sub(CAP_PER_WINDOW, self._window_sum(buckets)))
+
+
+@external
+@view
+def block_usage() -> uint256:
+    """
+    @notice The stored per-block usage: block number << 128 | debt liquidated in that block (the number of the
+            block of the last liquidation; a later block starts from zero).
+    @return The packed usage.
+    """
+    slot: uint256 = self._cap_0
+    return ((slot >> 192) << 128) | ((slot >> 96) & MASK_96)
+
+
+@external
+@view
+def window_used() -> uint256:
+    """
+    @notice The debt liquidated in the current bucket and the WINDOW_BUCKETS before it: what the window cap is
+            checked against now.
+    @return The rolling usage.
+    """
+    block_used: uint256 = 0
+    buckets: uint256[WINDOW_BUCKETS + 1] = empty(uint256[WINDOW_BUCKETS + 1])
+    block_used, buckets = self._cap_usage()
+    return self._window_sum(buckets)
+
+
+@external
+@view
+def window_buckets() -> uint256[WINDOW_BUCKETS + 1]:
+    """
+    @notice The debt liquidated per bucket as of now: [current bucket, the one before, ...].
+    @return The buckets.
+    """
+    block_used: uint256 = 0
+    buckets: uint256[WINDOW_BUCKETS + 1] = empty(uint256[WINDOW_BUCKETS + 1])
+    block_used, buckets = self._cap_usage()
+    return buckets
+
+
+@external
+@view
+def cap_slots() -> (uint256, uint256, uint256):
+    """
+    @notice The three raw cap slots (layout at their declaration), for differential tests.
+    @return _cap_0, _cap_1, _cap_2.
+    """
+    return self._cap_0, self._cap_1, self._cap_2
+
+
+@external
+@view
+def collateral(account: address) -> uint256:
+    """
+    @notice `account`'s collateral.
+    @param account The account.
+    @return The collateral.
+    """
+    return self._position[account] & MASK_128
+
+
+@external
+@view
+def scaled_debt(account: address) -> uint256:
+    """
+    @notice `account`'s scaled debt: debt = ceil(scaled * index / WAD).
+    @param account The account.
+    @return The scaled debt.
+    """
+    return self._position[account] >> 128
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -767,7 +863,7 @@ def _check_healthy(account: address, coll: uint256):
     @param account The account.
     @param coll Its collateral after the change.
     """
-    scaled: uint256 = self.scaled_debt[account]
+    scaled: uint256 = self._position[account] >> 128
     if scaled == 0:
         return
     debt: uint256 = math._mul_div(scaled, self._accrue(), WAD, True)
@@ -776,29 +872,70 @@ def _check_healthy(account: address, coll: uint256):
 
 
 @internal
-@view
-def _cap_usage() -> (uint256, uint256):
+def _store(account: address, scaled: uint256, coll: uint256):
     """
-    @notice The debt liquidated so far in this block and in this window (0 for a new block or window).
-    @return block_used, window_used.
+    @notice Writes `account`'s packed position; reverts (conversion) if either part reaches 2**128.
+    @param account The account.
+    @param scaled Its scaled debt.
+    @param coll Its collateral.
     """
-    block_slot: uint256 = self.block_usage
-    window_slot: uint256 = self.window_usage
-    block_used: uint256 = 0
-    window_used: uint256 = 0
-    if block_slot >> 128 == block.number:
-        block_used = block_slot & convert(max_value(uint128), uint256)
-    if window_slot >> 128 == block.timestamp // WINDOW_SECONDS:  # rounds down: the window id
-        window_used = window_slot & convert(max_value(uint128), uint256)
-    return block_used, window_used
+    self._position[account] = (convert(convert(scaled, uint128), uint256) << 128) | convert(
+        convert(coll, uint128), uint256
+    )
 
 
 @internal
-def _use_cap(block_used: uint256, window_used: uint256):
+@view
+def _cap_usage() -> (uint256, uint256[WINDOW_BUCKETS + 1]):
     """
-    @notice Stores the new usage of this block and window (both below 2**128: at most the caps).
+    @notice The debt liquidated so far in this block (0 in a new block) and per bucket as of now, the stored
+            buckets shifted by the buckets that have passed since the last liquidation (older ones drop out).
+    @return block_used, [current bucket, the one before, ...].
+    """
+    slot0: uint256 = self._cap_0
+    slot1: uint256 = self._cap_1
+    slot2: uint256 = self._cap_2
+    block_used: uint256 = 0
+    if slot0 >> 192 == block.number:
+        block_used = (slot0 >> 96) & MASK_96
+    stored: uint256[WINDOW_BUCKETS + 1] = [
+        slot0 & MASK_96, (slot1 >> 96) & MASK_96, slot1 & MASK_96, (slot2 >> 96) & MASK_96, slot2 & MASK_96
+    ]
+    # cannot underflow: the head is the bucket of an earlier block.timestamp; rounds down: the bucket id
+    passed: uint256 = unsafe_sub(block.timestamp // BUCKET_SECONDS, slot1 >> 192)
+    if passed == 0:
+        return block_used, stored
+    buckets: uint256[WINDOW_BUCKETS + 1] = empty(uint256[WINDOW_BUCKETS + 1])
+    if passed > WINDOW_BUCKETS:
+        return block_used, buckets
+    # cannot underflow: passed <= WINDOW_BUCKETS here
+    for i: uint256 in range(unsafe_sub(WINDOW_BUCKETS + 1, passed), bound=WINDOW_BUCKETS + 1):
+        buckets[unsafe_add(i, passed)] = stored[i]  # cannot overflow: i + passed <= WINDOW_BUCKETS
+    return block_used, buckets
+
+
+@internal
+@pure
+def _window_sum(buckets: uint256[WINDOW_BUCKETS + 1]) -> uint256:
+    """
+    @notice The sum of the buckets (each at most the window cap, below 2**96: no overflow).
+    @param buckets The buckets as of now.
+    @return Their sum.
+    """
+    return buckets[0] + buckets[1] + buckets[2] + buckets[3] + buckets[4]
+
+
+@internal
+def _use_cap(block_used: uint256, buckets: uint256[WINDOW_BUCKETS + 1], amount: uint256):
+    """
+    @notice Stores the usage after a liquidation of `amount`: this block's, and the buckets with `amount` added to
+            the current one, which becomes the head (all below 2**96: at most the caps). An unchanged slot is
+            rewritten with its own value (100 gas, no second branch).
     @param block_used The block's usage after this liquidation.
-    @param window_used The window's usage after this liquidation.
+    @param buckets The buckets as of now, before this liquidation.
+    @param amount The debt repaid by this liquidation.
     """
-    self.block_usage = (block.number << 128) | block_used
-    self.window_usage = ((block.timestamp // WINDOW_SECONDS) << 128) | window_used  # rounds down: the window id
+    head: uint256 = block.timestamp // BUCKET_SECONDS  # rounds down: the bucket id
+    self._cap_0 = (block.number << 192) | (block_used << 96) | (buckets[0] + amount)
+    self._cap_1 = (head << 192) | (buckets[1] << 96) | buckets[2]
+    self._cap_2 = (head << 192) | (buckets[3] << 96) | buckets[4]

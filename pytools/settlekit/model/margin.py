@@ -22,6 +22,8 @@ MAX_UINT = 2**256 - 1
 REJECT_NON_POSITIVE = 1
 REJECT_STALE = 2
 REJECT_DEVIATION = 3
+WINDOW_BUCKETS = 4
+MASK_96 = 2**96 - 1
 
 T = TypeVar("T")
 
@@ -59,8 +61,8 @@ class MarketConfig:
     rate_per_second: int = 0
     min_debt: int = 10 * 10**6
     small_position: int = 100 * 10**6
-    cap_per_block: int = 10**30
-    cap_per_window: int = 10**30
+    cap_per_block: int = 10**28
+    cap_per_window: int = 10**28
     window_seconds: int = 3_600
     heartbeat: int = 3_600
     max_deviation_bps: int = 5_000
@@ -103,7 +105,7 @@ def validate_config(cfg: MarketConfig) -> None:
         and cfg.small_position >= 2 * cfg.min_debt
         and cfg.cap_per_block != 0
         and cfg.cap_per_block <= cfg.cap_per_window
-        and cfg.cap_per_window < 2**128
+        and cfg.cap_per_window < 2**96
         and cfg.window_seconds != 0
         and cfg.rate_per_second <= 10**12,
         "margin_engine: invalid config",
@@ -201,8 +203,7 @@ class MarginModel:
     last_accrual: int = 0
     deficit: int = 0
     protocol_fees: int = 0
-    block_usage: int = 0
-    window_usage: int = 0
+    cap_slots: tuple[int, int, int] = (0, 0, 0)
     rejections: list[int] = field(default_factory=list)
 
     @classmethod
@@ -239,8 +240,7 @@ class MarginModel:
             self.last_accrual,
             self.deficit,
             self.protocol_fees,
-            self.block_usage,
-            self.window_usage,
+            self.cap_slots,
             g.last_good_price,
             g.last_good_updated_at,
             g.pending_since,
@@ -259,8 +259,7 @@ class MarginModel:
             self.last_accrual,
             self.deficit,
             self.protocol_fees,
-            self.block_usage,
-            self.window_usage,
+            self.cap_slots,
             self.guard.last_good_price,
             self.guard.last_good_updated_at,
             self.guard.pending_since,
@@ -299,12 +298,42 @@ class MarginModel:
     def value(self, coll: int, price: int) -> int:
         return mul_div(coll, price, self.price_scale, False)
 
+    @property
+    def bucket_seconds(self) -> int:
+        """BUCKET_SECONDS: ceil(window / WINDOW_BUCKETS)."""
+        return -(-self.cfg.window_seconds // WINDOW_BUCKETS)
+
+    @property
+    def block_usage(self) -> int:
+        """The contract's ``block_usage()`` view: block number << 128 | debt liquidated in that block."""
+        slot0 = self.cap_slots[0]
+        return ((slot0 >> 192) << 128) | ((slot0 >> 96) & MASK_96)
+
+    @property
+    def window_usage(self) -> int:
+        """The rolling window usage now (the contract's ``window_used()``)."""
+        return sum(self.window_buckets())
+
+    def _cap_state(self) -> tuple[int, list[int]]:
+        """MarginEngine._cap_usage: this block's usage and the buckets as of now, [current, previous, ...]."""
+        slot0, slot1, slot2 = self.cap_slots
+        block_used = (slot0 >> 96) & MASK_96 if slot0 >> 192 == self.block else 0
+        stored = [slot0 & MASK_96, (slot1 >> 96) & MASK_96, slot1 & MASK_96, (slot2 >> 96) & MASK_96, slot2 & MASK_96]
+        passed = self.now // self.bucket_seconds - (slot1 >> 192)
+        buckets = [0] * (WINDOW_BUCKETS + 1)
+        if 0 <= passed <= WINDOW_BUCKETS:
+            for i in range(WINDOW_BUCKETS + 1 - passed):
+                buckets[i + passed] = stored[i]
+        return block_used, buckets
+
+    def window_buckets(self) -> list[int]:
+        """The contract's ``window_buckets()``: debt liquidated per bucket as of now, the current bucket first."""
+        return self._cap_state()[1]
+
     def cap_usage(self) -> tuple[int, int]:
-        mask = 2**128 - 1
-        block_used = self.block_usage & mask if self.block_usage >> 128 == self.block else 0
-        window_id = self.now // self.cfg.window_seconds
-        window_used = self.window_usage & mask if self.window_usage >> 128 == window_id else 0
-        return block_used, window_used
+        """This block's usage and the rolling window's (the current bucket and the WINDOW_BUCKETS before it)."""
+        block_used, buckets = self._cap_state()
+        return block_used, sum(buckets)
 
     def liquidation_room(self) -> int:
         block_used, window_used = self.cap_usage()
@@ -427,8 +456,8 @@ class MarginModel:
     def liquidate(self, liquidator: str, borrower: str, debt_to_cover: int, min_out: int = 0) -> Liquidation:
         return self._atomic(lambda: self._liquidate(liquidator, borrower, debt_to_cover, min_out))
 
-    def _liquidation_size(self, debt: int, value: int, debt_to_cover: int) -> tuple[int, bool, int, int]:
-        """The close factor, then the caps (cut, never leaving less than MIN_DEBT): repay, capped, usage."""
+    def _liquidation_size(self, debt: int, value: int, debt_to_cover: int) -> tuple[int, bool, int]:
+        """The close factor, then the caps (cut, never leaving less than MIN_DEBT): repay, capped, block usage."""
         cfg = self.cfg
         max_close = debt
         if debt >= cfg.small_position and mul_div(value * cfg.threshold_bps, WAD, debt * BPS, False) > FULL_CLOSE_HF:
@@ -444,7 +473,7 @@ class MarginModel:
             if debt - repay < cfg.min_debt:
                 _require(debt > cfg.min_debt, "margin_engine: liquidation cap reached")
                 repay = debt - cfg.min_debt
-        return repay, capped, block_used, window_used
+        return repay, capped, block_used
 
     def _liquidate(self, liquidator: str, borrower: str, debt_to_cover: int, min_out: int) -> Liquidation:
         cfg = self.cfg
@@ -459,7 +488,7 @@ class MarginModel:
         price = self._price(False)
         value = self.value(coll, price)
         _require(value * cfg.threshold_bps < debt * BPS, "margin_engine: position healthy")
-        repay, capped, block_used, window_used = self._liquidation_size(debt, value, debt_to_cover)
+        repay, capped, block_used = self._liquidation_size(debt, value, debt_to_cover)
         seized = mul_div(repay * cfg.bonus_bps, self.price_scale, price * BPS, False)
         bad_debt = 0
         new_scaled = 0
@@ -484,8 +513,13 @@ class MarginModel:
         self.cash += repay
         self.protocol_fees += fee
         if repay != 0:
-            self.block_usage = (self.block << 128) | (block_used + repay)
-            self.window_usage = ((self.now // cfg.window_seconds) << 128) | (window_used + repay)
+            buckets = self.window_buckets()
+            head = self.now // self.bucket_seconds
+            self.cap_slots = (
+                (self.block << 192) | ((block_used + repay) << 96) | (buckets[0] + repay),
+                (head << 192) | (buckets[1] << 96) | buckets[2],
+                (head << 192) | (buckets[3] << 96) | buckets[4],
+            )
         self.deficit += bad_debt
         return Liquidation(repay, seized, fee, bad_debt, out, capped)
 
