@@ -3,8 +3,12 @@
 """
 @title SeriesFactory
 @license Apache-2.0
-@notice Deploys independent SettlementSeries contracts from one ERC-5202 blueprint with `create_from_blueprint`
-        and keeps a registry of them for the watcher.
+@notice Creates settlement series and keeps one registry of them for the watcher, in two shapes:
+        `create_series` deploys a clone (an EIP-1167 minimal proxy of the SettlementSeriesClone implementation with
+        the series' terms appended to its code, initialised in the same transaction), which costs about 200,000
+        gas; `create_series_from_blueprint` deploys an independent full SettlementSeries from an ERC-5202
+        blueprint with `create_from_blueprint` (about 3.5 million gas, the ~16 KB runtime being deposited).
+        Both have the same logic (the `settlement_series` module) and the same external API.
 @dev Before deploying, the factory probes the collateral: it pulls PROBE_AMOUNT wei from the creator with an
      exact-amount check and sends it straight back with another, so a fee-on-transfer (or rebasing) token is
      rejected at series creation ("safe_token: received amount mismatch"). The creator must therefore hold
@@ -18,9 +22,21 @@ from .modules import safe_token
 PROBE_AMOUNT: public(constant(uint256)) = 10_000
 # @notice Length of the ERC-5202 preamble (0xFE 0x71 0x00) skipped by create_from_blueprint.
 BLUEPRINT_PREAMBLE: constant(uint256) = 3
+# @notice Initcode that returns the next 365 bytes of itself as the clone's runtime: PUSH2 365, DUP1, PUSH1 10,
+#         RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN. 365 = the 45-byte proxy + the 320 bytes of terms that
+#         raw_create appends (ten static ABI words).
+CLONE_DEPLOYER: constant(bytes10) = 0x61016d80600a3d393df3
+# @notice EIP-1167 runtime up to the implementation address (PUSH20 follows).
+PROXY_HEAD: constant(bytes10) = 0x363d3d373d3d3d363d73
+# @notice EIP-1167 runtime after the implementation address: DELEGATECALL, copy the return data, return or revert.
+PROXY_TAIL: constant(bytes15) = 0x5af43d82803e903d91602b57fd5bf3
 
-# @notice The SettlementSeries blueprint.
+# @notice The SettlementSeries blueprint (create_series_from_blueprint).
 BLUEPRINT: public(immutable(address))
+# @notice The SettlementSeriesClone implementation every clone delegates to (create_series).
+IMPLEMENTATION: public(immutable(address))
+# @notice CLONE_DEPLOYER || PROXY_HEAD || IMPLEMENTATION || PROXY_TAIL: the clone initcode before the terms.
+CLONE_INITCODE: public(immutable(Bytes[55]))
 
 # @notice Number of series created.
 series_count: public(uint256)
@@ -28,6 +44,10 @@ series_count: public(uint256)
 series: public(HashMap[uint256, address])
 # @notice True for every series this factory created.
 is_series: public(HashMap[address, bool])
+
+
+interface ISeriesClone:
+    def initialize(admin: address, guardian: address): nonpayable
 
 
 event SeriesCreated:
@@ -43,13 +63,17 @@ event SeriesCreated:
 
 
 @deploy
-def __init__(blueprint: address):
+def __init__(blueprint: address, implementation: address):
     """
-    @notice Fixes the blueprint every series is created from.
+    @notice Fixes the blueprint and the clone implementation every series is created from.
     @param blueprint An ERC-5202 blueprint of SettlementSeries (must have code).
+    @param implementation A deployed SettlementSeriesClone (must have code).
     """
     assert blueprint.is_contract, "series_factory: blueprint has no code"
+    assert implementation.is_contract, "series_factory: implementation has no code"
     BLUEPRINT = blueprint
+    IMPLEMENTATION = implementation
+    CLONE_INITCODE = concat(CLONE_DEPLOYER, PROXY_HEAD, convert(implementation, bytes20), PROXY_TAIL)
 
 
 @external
@@ -67,7 +91,61 @@ def create_series(
     guardian: address,
 ) -> address:
     """
-    @notice Probes the collateral for a transfer fee, then deploys a series whose owner is the caller.
+    @notice Probes the collateral for a transfer fee, then deploys a clone series whose owner is the caller: a
+            365-byte EIP-1167 proxy of IMPLEMENTATION carrying the terms in its code, initialised in this same
+            transaction.
+    @dev The clone's `initialize` validates the terms (its "settlement_series: ..." reasons bubble up).
+    @param collateral The collateral token.
+    @param oracle The price feed.
+    @param strike The strike, in feed units.
+    @param cap The spread width, in feed units.
+    @param max_payout_per_unit Collateral wei per unit.
+    @param expiry The expiry timestamp.
+    @param settlement_window How long after expiry an oracle round stays fresh.
+    @param sweep_deadline When unclaimed collateral may be swept.
+    @param treasury The receiver of the dust.
+    @param reporter The signer of settlement reports (zero: oracle only).
+    @param guardian The series' circuit-breaker guardian.
+    @return The new series.
+    """
+    self._probe(collateral)
+    # the terms are ABI-encoded in settlement_series.Terms order and appended to the initcode, which returns
+    # proxy || terms as the clone's runtime
+    new_series: address = raw_create(
+        CLONE_INITCODE,
+        collateral,
+        oracle,
+        strike,
+        cap,
+        max_payout_per_unit,
+        expiry,
+        settlement_window,
+        sweep_deadline,
+        treasury,
+        reporter,
+    )
+    extcall ISeriesClone(new_series).initialize(msg.sender, guardian)
+    self._register(new_series, collateral, oracle, strike, cap, max_payout_per_unit, expiry)
+    return new_series
+
+
+@external
+def create_series_from_blueprint(
+    collateral: address,
+    oracle: address,
+    strike: uint256,
+    cap: uint256,
+    max_payout_per_unit: uint256,
+    expiry: uint256,
+    settlement_window: uint256,
+    sweep_deadline: uint256,
+    treasury: address,
+    reporter: address,
+    guardian: address,
+) -> address:
+    """
+    @notice Probes the collateral for a transfer fee, then deploys a full, independent SettlementSeries from
+            BLUEPRINT whose owner is the caller.
     @dev The series constructor validates the terms (its "settlement_series: ..." reasons bubble up).
     @param collateral The collateral token.
     @param oracle The price feed.
@@ -82,8 +160,7 @@ def create_series(
     @param guardian The series' circuit-breaker guardian.
     @return The new series.
     """
-    safe_token._safe_transfer_from_exact(collateral, msg.sender, self, PROBE_AMOUNT)
-    safe_token._safe_transfer_exact(collateral, msg.sender, PROBE_AMOUNT)
+    self._probe(collateral)
     new_series: address = create_from_blueprint(
         BLUEPRINT,
         collateral,
@@ -100,6 +177,41 @@ def create_series(
         guardian,
         code_offset=BLUEPRINT_PREAMBLE,
     )
+    self._register(new_series, collateral, oracle, strike, cap, max_payout_per_unit, expiry)
+    return new_series
+
+
+@internal
+def _probe(collateral: address):
+    """
+    @notice Pulls PROBE_AMOUNT of `collateral` from the caller and sends it back, both with exact-amount checks,
+            so a token that charges a fee on transfer is refused ("safe_token: received amount mismatch").
+    @param collateral The collateral token.
+    """
+    safe_token._safe_transfer_from_exact(collateral, msg.sender, self, PROBE_AMOUNT)
+    safe_token._safe_transfer_exact(collateral, msg.sender, PROBE_AMOUNT)
+
+
+@internal
+def _register(
+    new_series: address,
+    collateral: address,
+    oracle: address,
+    strike: uint256,
+    cap: uint256,
+    max_payout_per_unit: uint256,
+    expiry: uint256,
+):
+    """
+    @notice Records a new series in the registry and logs SeriesCreated.
+    @param new_series The series.
+    @param collateral The collateral token.
+    @param oracle The price feed.
+    @param strike The strike.
+    @param cap The spread width.
+    @param max_payout_per_unit Collateral wei per unit.
+    @param expiry The expiry timestamp.
+    """
     index: uint256 = self.series_count
     self.series[index] = new_series
     self.is_series[new_series] = True
@@ -116,4 +228,3 @@ def create_series(
         expiry=expiry,
         index=index,
     )
-    return new_series

@@ -235,3 +235,25 @@ def test_fee_switched_on_after_creation_rejected_at_mint():
     extcall VM.expectRevert(b"safe_token: received amount mismatch")
     extcall series.mint(1, H1)
     extcall VM.stopPrank()
+
+
+@external
+def test_feed_moving_after_settlement_changes_no_payout():
+    """
+    @notice The payout rate is fixed once, at settlement: rounds the feed publishes afterwards change no claim or
+            reclaim. Strike 100, cap 10, M = 1,000, settled at 104 (rate 4/10); then the feed moves to 109 and 90:
+            holders still get 400 per unit, the writer 600 per unit, and nothing is left over.
+    """
+    series: SettlementSeries.__interface__ = fx._create(self.factory, self.token.address, self.oracle.address, 100, 10, 1_000, GUARDIAN)
+    fx._mint(series, self.token.address, W1, 2, H1)
+    fx._mint(series, self.token.address, W1, 1, H2)
+    fx._settle_at(series, self.oracle, 104)
+    extcall self.oracle.set_round(3, 109, fx.EXPIRY + 60)
+    extcall VM.prank(H1)
+    assert extcall series.claim() == 800
+    extcall self.oracle.set_round(4, 90, fx.EXPIRY + 60)
+    extcall VM.prank(H2)
+    assert extcall series.claim() == 400
+    extcall VM.prank(W1)
+    assert extcall series.reclaim() == 1_800
+    assert extcall series.sweep() == 0

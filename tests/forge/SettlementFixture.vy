@@ -2,8 +2,10 @@
 """
 @title SettlementFixture
 @notice Shared set-up of the settlement tests, imported as a stateless module: deploys mocks, etches an ERC-5202
-        blueprint of SettlementSeries (0xFE7100 || initcode) and deploys a SeriesFactory on it, and creates series
-        with the test contract as creator (and therefore owner).
+        blueprint of SettlementSeries (0xFE7100 || initcode), deploys the SettlementSeriesClone implementation and
+        a SeriesFactory on both, and creates series with the test contract as creator (and therefore owner).
+        `_create` makes clones (the factory's `create_series`), so every settlement suite runs against clones;
+        `_create_blueprint` makes full series from the blueprint (SettlementBlueprintTest).
 @dev No storage and no external functions: every test contract keeps its own state. The blueprint is etched at a
      fixed address because the deployCode cheatcode finds artifacts only under contracts/.
 """
@@ -51,12 +53,14 @@ def _deploy(artifact: String[64], arguments: Bytes[256]) -> address:
 @internal
 def _factory() -> SeriesFactory.__interface__:
     """
-    @notice Etches the SettlementSeries blueprint at BLUEPRINT_AT and deploys a factory on it.
+    @notice Etches the SettlementSeries blueprint at BLUEPRINT_AT, deploys the clone implementation and a factory
+            on both.
     @return The factory.
     """
     initcode: Bytes[24000] = extcall VM.getCode("SettlementSeries.vy")
     extcall VM.etch(BLUEPRINT_AT, concat(x"fe7100", initcode))
-    return SeriesFactory.__interface__(self._deploy("SeriesFactory.vy", abi_encode(BLUEPRINT_AT)))
+    implementation: address = self._deploy("SettlementSeriesClone.vy", b"")
+    return SeriesFactory.__interface__(self._deploy("SeriesFactory.vy", abi_encode(BLUEPRINT_AT, implementation)))
 
 
 @internal
@@ -89,8 +93,8 @@ def _create(
     guardian: address,
 ) -> SettlementSeries.__interface__:
     """
-    @notice Creates a series with the default expiry, window, sweep deadline, treasury and reporter; the test
-            contract is the creator (it is minted and approves the probe amount first).
+    @notice Creates a clone series with the default expiry, window, sweep deadline, treasury and reporter; the
+            test contract is the creator (it is minted and approves the probe amount first).
     @param factory The factory.
     @param token The collateral (must have an open `mint`).
     @param oracle The feed.
@@ -105,6 +109,37 @@ def _create(
     reporter: address = extcall VM.addr(REPORTER_KEY)
     return SettlementSeries.__interface__(
         extcall factory.create_series(
+            token, oracle, strike, cap, max_payout, EXPIRY, WINDOW, SWEEP_DEADLINE, TREASURY, reporter, guardian
+        )
+    )
+
+
+@internal
+def _create_blueprint(
+    factory: SeriesFactory.__interface__,
+    token: address,
+    oracle: address,
+    strike: uint256,
+    cap: uint256,
+    max_payout: uint256,
+    guardian: address,
+) -> SettlementSeries.__interface__:
+    """
+    @notice Like `_create`, but a full series from the blueprint (`create_series_from_blueprint`).
+    @param factory The factory.
+    @param token The collateral (must have an open `mint`).
+    @param oracle The feed.
+    @param strike The strike.
+    @param cap The spread width.
+    @param max_payout Collateral wei per unit.
+    @param guardian The series' guardian.
+    @return The series.
+    """
+    extcall MockERC20.__interface__(token).mint(self, 10_000)
+    extcall MockERC20.__interface__(token).approve(factory.address, 10_000)
+    reporter: address = extcall VM.addr(REPORTER_KEY)
+    return SettlementSeries.__interface__(
+        extcall factory.create_series_from_blueprint(
             token, oracle, strike, cap, max_payout, EXPIRY, WINDOW, SWEEP_DEADLINE, TREASURY, reporter, guardian
         )
     )

@@ -253,8 +253,18 @@ def test_factory_blueprint_without_code_reverts():
     """
     @notice A factory on an address without code is refused.
     """
+    implementation: address = staticcall self.factory.IMPLEMENTATION()
     extcall VM.expectRevert(b"series_factory: blueprint has no code")
-    fx._deploy("SeriesFactory.vy", abi_encode(W1))
+    fx._deploy("SeriesFactory.vy", abi_encode(W1, implementation))
+
+
+@external
+def test_factory_implementation_without_code_reverts():
+    """
+    @notice A factory whose clone implementation has no code is refused.
+    """
+    extcall VM.expectRevert(b"series_factory: implementation has no code")
+    fx._deploy("SeriesFactory.vy", abi_encode(fx.BLUEPRINT_AT, W1))
 
 
 # ---------------------------------------------------------------------------------------------
