@@ -8,6 +8,7 @@ import gas_margin
 import gas_report
 import gas_settlement
 import gas_signed
+import watch_perf
 
 if __name__ == "__main__":
     foundation.main()
@@ -16,3 +17,4 @@ if __name__ == "__main__":
     gas_settlement.main()
     gas_margin.main()
     deploy_throughput.main()
+    watch_perf.main()

@@ -222,3 +222,69 @@ def test_backfill_uses_ranges_that_adapt_to_what_the_node_accepts(
         widths = [last - first + 1 for first, last, outcome in follower.backfill_calls if outcome == "ok"]
         assert max(widths) <= 64
         assert len(widths) < 20  # far fewer calls than one per block
+
+
+def _reorg_incidents(store: Store) -> list[tuple[str, int]]:
+    return [(i.details["old_tip"], i.details["depth"]) for i in IncidentLog(store).list() if i.rule == "reorg"]
+
+
+def test_reorg_incident_survives_a_failure_while_the_new_branch_is_fetched(setup: Any) -> None:
+    """Regression (chaos test): the incident used to be raised after the new branch was ingested, so a node error
+    or a kill in between lost it for good (the next step no longer sees a reorg: the old blocks are orphaned)."""
+    node, token, store, follower, _ = setup
+    for amount in (1, 2):
+        _transfer(node, token, 1, amount)
+    follower.step()
+    old_tip = store.tip()
+    assert old_tip is not None
+    node.reorg(2, [(_replacement(node, token, 2), 0)])
+    fetch = follower._events_of
+
+    def failing(_block: Any) -> Any:
+        raise RpcError("eth_getLogs", -32000, "node restarting")
+
+    follower._events_of = failing  # type: ignore[method-assign]
+    with pytest.raises(RpcError):
+        follower.step()
+    follower._events_of = fetch  # type: ignore[method-assign]
+    follower.step()
+    assert _reorg_incidents(store) == [(old_tip.hash, 2)]
+    assert [r["depth"] for r in store.reorg_log()] == [2]
+    assert _stored(store) == _node_logs(node, token.address)
+
+
+def test_reorg_recorded_but_not_reported_before_a_kill_is_reported_on_restart(setup: Any) -> None:
+    """Regression (chaos test): a kill -9 between recording the reorg and raising its incident; the restarted
+    follower raises it from the reorg table, once."""
+    node, token, store, follower, decoder = setup
+    _transfer(node, token, 1, 1)
+    follower.step()
+    old_tip = store.tip()
+    assert old_tip is not None
+    node.reorg(1, [(_replacement(node, token, 1), 0)])
+
+    def killed(*_args: Any) -> None:
+        raise KeyboardInterrupt  # stands in for the kill: nothing after this point runs
+
+    follower._reorg_incident = killed  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        follower.step()
+    assert [r["depth"] for r in store.reorg_log()] == [1]
+    assert _reorg_incidents(store) == []
+    restarted = Follower(node.rpc, Store(store.url), decoder, FollowerConfig(confirmations=2))
+    restarted.check_chain()
+    restarted.step()
+    restarted.check_chain()  # a reconnect later: already reported, not raised again
+    assert _reorg_incidents(store) == [(old_tip.hash, 1)]
+    assert [i.count for i in IncidentLog(store).list() if i.rule == "reorg"] == [1]
+    assert _stored(store) == _node_logs(node, token.address)
+
+
+def _replacement(node: Anvil, token: Any, depth: int) -> dict[str, Any]:
+    """A transfer for the first block of a reorg's new branch, so that the replaced blocks really differ."""
+    accounts = list(node.w3.eth.accounts)
+    nonce = int(node.rpc.call("eth_getTransactionCount", accounts[0], hex(node.block_number() - depth)), 16)
+    tx: dict[str, Any] = token.functions.transfer(accounts[3], 4242).build_transaction(
+        {"from": accounts[0], "gas": 100_000, "nonce": nonce}
+    )
+    return tx

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from settlekit.cli.options import JsonOption
@@ -64,6 +65,103 @@ def _watch_config(project: Project) -> dict[str, Any]:
     return watch_table
 
 
+@dataclass(frozen=True)
+class _GuardianOptions:
+    enabled: bool | None
+    contracts: list[str] | None
+    level: int | None
+    account: str | None
+    password_file: Path | None
+    password_env: str | None
+    key_env: str | None
+    dry_run: bool
+
+
+def _metrics_and_guardian(
+    settings: dict[str, Any],
+    rpc: Any,
+    store: Any,
+    deployed: dict[str, Any],
+    options: _GuardianOptions,
+    metrics_port: int | None,
+    metrics_host: str | None,
+) -> tuple[Any, list[Any]]:
+    """The metrics observer (serving, if asked) and the guardian sink (if enabled), from [watch] and the options."""
+    from dataclasses import replace
+
+    from web3 import Web3
+
+    from settlekit.watch import guardian as guardian_module
+    from settlekit.watch import metrics as metrics_module
+
+    where = metrics_module.endpoint(settings.get("metrics", {}), metrics_port, metrics_host)
+    metrics = None
+    if where is not None:
+        metrics = metrics_module.WatchMetrics(store, metrics_module.head_timestamp_reader(rpc.call))
+        server = metrics_module.serve(metrics.registry, where[1], where[0])
+        stderr.print(f"metrics on {server.url}")
+    config = guardian_module.GuardianConfig.parse(settings.get("guardian", {}))
+    config = replace(
+        config,
+        enabled=(options.enabled if options.enabled is not None else config.enabled) or options.dry_run,
+        contracts=tuple(options.contracts) if options.contracts else config.contracts,
+        level=options.level if options.level is not None else config.level,
+        dry_run=options.dry_run or config.dry_run,
+        account=options.account or (None if options.key_env else config.account),
+        key_env=options.key_env or (None if options.account else config.key_env),
+    )
+    if not config.enabled:
+        return metrics, []
+    if not 1 <= config.level <= guardian_module.HALTED:
+        raise UsageError(f"--guardian-level {config.level} is not 1, 2 or 3", hint="1 NO_NEW_RISK ... 3 HALTED")
+    sink = guardian_module.build_guardian(
+        Web3(Web3.HTTPProvider(rpc.url, request_kwargs={"timeout": rpc.timeout})),
+        deployed,
+        config,
+        password_file=options.password_file,
+        password_env=options.password_env,
+        say=lambda message: stderr.print(f"[red]guardian[/] {escape(message)}"),
+        on_outcome=metrics.on_guardian if metrics is not None else None,
+    )
+    return metrics, [sink]
+
+
+def _decoder(project: Project, deployed: dict[str, Any]) -> Any:
+    """The decoder of the manifest's contracts from the compiled artifacts, building only when one is missing or
+    unreadable: a (re)start must not wait for, or fail on, the recompilation of sources edited since the deployment
+    (the deployed contracts' events do not change with them)."""
+    from settlekit.build import ArtifactNotFoundError, ArtifactStore, build
+    from settlekit.watch.decoder import EventDecoder
+
+    try:
+        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+    except (ArtifactNotFoundError, ValueError, KeyError):  # ValueError/KeyError: an artifact being rewritten
+        build(project)
+        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+
+
+def _head_subscription(ws_url: str | None, metrics: Any) -> tuple[Any, Any]:
+    """The follower's stop event and, with --ws-url, the newHeads subscription that wakes it (polling stays the
+    source of truth)."""
+    import threading
+
+    if ws_url is None:
+        return threading.Event(), None
+    from settlekit.watch.heads import HeadSubscription, WakeableStop
+
+    stop = WakeableStop()
+
+    def ring(number: int) -> None:
+        stop.wake()
+        if metrics is not None:
+            metrics.on_ws_head(number)
+
+    subscription = HeadSubscription(
+        ws_url, ring, on_error=lambda message: stderr.print(f"[yellow]{escape(message)}[/]")
+    )
+    return stop, subscription.start()
+
+
 def watch(
     manifest: Annotated[Path, typer.Option("--manifest", help="Deployment manifest whose contracts to watch.")],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="Node to follow.")],
@@ -76,26 +174,86 @@ def watch(
         list[str] | None, typer.Option("--sink", help="Incident sink: stdout, file:PATH, webhook:URL (repeatable).")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Catch up to the head once and exit.")] = False,
+    rpc_timeout: Annotated[float, typer.Option("--rpc-timeout", help="Seconds before an RPC call fails.")] = 10.0,
+    outage_after: Annotated[
+        float, typer.Option("--outage-after", help="Seconds of node failure before a node_outage incident.")
+    ] = 30.0,
+    max_backoff: Annotated[
+        float, typer.Option("--max-backoff", help="Longest wait (seconds) between retries while the node fails.")
+    ] = 30.0,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (0: any free one).")
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option("--metrics-host", help="Address to serve metrics on (default 127.0.0.1).")
+    ] = None,
+    guardian: Annotated[
+        bool | None,
+        typer.Option("--guardian/--no-guardian", help="Raise the circuit breaker on critical incidents (TOML: off)."),
+    ] = None,
+    guardian_contract: Annotated[
+        list[str] | None, typer.Option("--guardian-contract", help="Manifest name of a contract to raise (repeatable).")
+    ] = None,
+    guardian_level: Annotated[int | None, typer.Option("--guardian-level", help="Level to raise to (1-3).")] = None,
+    guardian_account: Annotated[
+        str | None, typer.Option("--guardian-account", help="Foundry keystore of the guardian key.")
+    ] = None,
+    guardian_password_file: Annotated[
+        Path | None, typer.Option("--guardian-password-file", help="Guardian keystore password file.")
+    ] = None,
+    guardian_password_env: Annotated[
+        str | None, typer.Option("--guardian-password-env", help="Env var with the guardian keystore password.")
+    ] = None,
+    guardian_key_env: Annotated[
+        str | None, typer.Option("--guardian-key-env", help="Env var with the guardian's private key.")
+    ] = None,
+    guardian_dry_run: Annotated[
+        bool, typer.Option("--guardian-dry-run", help="Show and record what the guardian would send; send nothing.")
+    ] = False,
+    ws_url: Annotated[
+        str | None, typer.Option("--ws-url", help="WebSocket URL: new heads (eth_subscribe) wake the poll at once.")
+    ] = None,
 ) -> None:
     """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
-    from settlekit.build import ArtifactStore, build
     from settlekit.chain import RpcClient
     from settlekit.deploy.manifest import read_manifest
-    from settlekit.watch.decoder import EventDecoder
     from settlekit.watch.follower import Follower, FollowerConfig, StepReport
     from settlekit.watch.store import Store
 
     project = Project.discover()
-    build(project)
-    decoder = EventDecoder.from_manifest(read_manifest(manifest), ArtifactStore(project.out_dir))
+    deployed = read_manifest(manifest)
+    decoder = _decoder(project, deployed)
+    settings = _watch_config(project)
+    rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
+    metrics, sinks = _metrics_and_guardian(
+        settings,
+        rpc,
+        watch_store,
+        deployed,
+        _GuardianOptions(
+            guardian,
+            guardian_contract,
+            guardian_level,
+            guardian_account,
+            guardian_password_file,
+            guardian_password_env,
+            guardian_key_env,
+            guardian_dry_run,
+        ),
+        metrics_port,
+        metrics_host,
+    )
     follower = Follower(
-        RpcClient(rpc_url, timeout=10),
-        Store(_store_url(store)),
+        rpc,
+        watch_store,
         decoder,
         FollowerConfig(confirmations=confirmations, start_block=start_block),
-        _sinks(sink or []),
-        _watch_config(project).get("rules", []),
+        [*_sinks(sink or []), *sinks],
+        settings.get("rules", []),
+        observer=metrics,
     )
+    for extra in sinks:
+        extra.bind(follower.incidents)
 
     def show(report: StepReport) -> None:
         line = {
@@ -120,10 +278,14 @@ def watch(
             show(report)
             if report.ingested_blocks == 0:
                 return
+    stop, subscription = _head_subscription(ws_url, metrics)
     try:
-        follower.run(poll_interval, on_step=show)
+        follower.run(poll_interval, stop=stop, on_step=show, outage_after=outage_after, max_backoff=max_backoff)
     except KeyboardInterrupt:
         stderr.print("stopped")
+    finally:
+        if subscription is not None:
+            subscription.close()
 
 
 def events(

@@ -21,6 +21,7 @@ from settlekit.chain.rpc import RpcClient, RpcConnectionError, RpcError
 from settlekit.exceptions import SettlekitError
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.incidents import IncidentLog, Notifier
+from settlekit.watch.observer import NullObserver, WatchObserver
 from settlekit.watch.rules import Rule, RuleEngine
 from settlekit.watch.store import BlockRow, EventRow, Store
 
@@ -45,9 +46,11 @@ class FollowerConfig:
     confirmations: int = 2
     start_block: int = 0
     max_blocks_per_step: int = 200
-    backfill_range: int = 2_000  # first eth_getLogs range of a backfill (blocks); adapts as calls succeed or fail
+    backfill_range: int = 100  # first eth_getLogs range of a backfill (blocks); adapts as calls succeed or fail
     backfill_max_range: int = 50_000
-    backfill_fast_seconds: float = 1.0  # a range call faster than this doubles the next range
+    backfill_fast_seconds: float = 1.0  # a range call faster than this doubles the next range...
+    backfill_max_logs: int = 10_000  # ...unless it returned over half this many logs; over this, the range shrinks
+    backfill_step_events: int = 20_000  # a step stops backfilling after this many events (bounds the step's memory)
     reorg_warning_depth: int = 1  # a reorg at least this deep opens a warning incident
     reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
 
@@ -58,6 +61,7 @@ class StepReport:
     ingested_blocks: int = 0
     ingested_events: int = 0
     backfilled_to: int | None = None
+    backfill_pending: bool = False  # the step stopped at its event budget below the finalized block: step again now
     events: list[EventRow] = field(default_factory=list)
     reorgs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -75,7 +79,9 @@ class Follower:
         config: FollowerConfig | None = None,
         sinks: Sequence[Notifier] = (),
         rules: Sequence[dict[str, Any]] = (),
+        observer: WatchObserver | None = None,
     ) -> None:
+        self.observer: WatchObserver = observer or NullObserver()  # metrics hooks; never imports prometheus
         self.rpc = rpc
         self.store = store
         self.decoder = decoder
@@ -84,6 +90,7 @@ class Follower:
         self.rules = RuleEngine([Rule.parse(raw) for raw in rules], self.incidents)
         self.last_outage_seconds: float | None = None
         self.backfill_range = self.config.backfill_range
+        self._backfilling = False  # a backfill stopped at a step's event budget: the next step carries it on
         self.backfill_calls: list[tuple[int, int, str]] = []  # (from, to, outcome), for tests and tuning
 
     # --- node access -----------------------------------------------------------------------------------------
@@ -120,10 +127,8 @@ class Follower:
                 rows.append(row)
         return rows
 
-    def _event_row(self, log: dict[str, Any]) -> EventRow | None:
-        decoded = self.decoder.decode(
-            log["address"], [bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:])
-        )
+    def _event_row(self, log: dict[str, Any], status: str = "seen") -> EventRow | None:
+        decoded = self.decoder.decode_hex(log["address"], log["topics"], log["data"])
         if decoded is None:
             return None
         return EventRow(
@@ -135,7 +140,7 @@ class Follower:
             decoded.contract,
             decoded.event,
             decoded.args,
-            "seen",
+            status,
         )
 
     # --- identity --------------------------------------------------------------------------------------------
@@ -168,6 +173,7 @@ class Follower:
                 f"{stored_id} (genesis {(stored_genesis or '')[:12]}...)",
                 hint="point the watcher at the right node, or at a new store for this chain",
             )
+        self._report_unreported_reorg()
 
     # --- one step --------------------------------------------------------------------------------------------
 
@@ -183,14 +189,18 @@ class Follower:
                 if stored is None or not stored.canonical or head < tip.number:
                     self._reorg(at_tip, report)
             self._promote(report.head)
+            self.observer.on_step(report, self.store.tip())
             return report  # nothing new was ingested: no events for the rules
         finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
         finalized = int(finalized_raw["number"], 16) if finalized_raw else -1
         start = self.config.start_block if tip is None else tip.number + 1
-        if finalized - start > self.config.max_blocks_per_step:
+        last = min(head, start + self.config.max_blocks_per_step - 1)
+        if finalized - start > self.config.max_blocks_per_step or (self._backfilling and finalized >= start):
             tip = self._backfill(start, finalized, report)
             start = tip.number + 1
-        for number in range(start, min(head, start + self.config.max_blocks_per_step - 1) + 1):
+            report.backfill_pending = self._backfilling = tip.number < finalized
+            last = start - 1 if report.backfill_pending else min(head, start + self.config.max_blocks_per_step - 1)
+        for number in range(start, last + 1):
             block = self._block_by_number(number)
             if block is None:
                 break  # the node does not have it yet
@@ -206,6 +216,7 @@ class Follower:
         self._promote(report.head)
         tip_now = self.store.tip()
         self.rules.observe(report.events, tip_now.timestamp if tip_now else None)
+        self.observer.on_step(report, tip_now)
         return report
 
     def _backfill(self, start: int, end: int, report: StepReport) -> BlockRow:
@@ -214,7 +225,7 @@ class Follower:
         last block's header is stored: below finality the parent-hash chain is not needed (a reorg there is a
         critical incident anyway), and the follower's linked list continues from that block."""
         number = start
-        while number <= end:
+        while number <= end and report.ingested_events < self.config.backfill_step_events:
             last = min(end, number + self.backfill_range - 1)
             began = time.monotonic()
             try:
@@ -235,7 +246,9 @@ class Follower:
                 raise
             elapsed = time.monotonic() - began
             self.backfill_calls.append((number, last, "ok"))
-            rows = [row for row in (self._event_row(log) for log in logs or []) if row is not None]
+            # At or below the node's finalized block: stored as finalized at once (promoting them later would
+            # rewrite every row a second time, as much work as inserting it).
+            rows = [row for row in (self._event_row(log, "finalized") for log in logs or []) if row is not None]
             header = self._block_by_number(last)
             if header is None:
                 raise NodeAnswerError(
@@ -247,7 +260,10 @@ class Follower:
             report.ingested_events += len(rows)
             report.events.extend(rows)
             report.backfilled_to = last
-            if elapsed < self.config.backfill_fast_seconds:
+            count, most = len(logs or []), self.config.backfill_max_logs
+            if count > most:  # shrink in proportion, so the next range holds about `most` logs
+                self.backfill_range = max(1, self.backfill_range * most // count)
+            elif elapsed < self.config.backfill_fast_seconds and count <= most // 2:
                 self.backfill_range = min(self.config.backfill_max_range, self.backfill_range * 2)
             number = last + 1
         tip = self.store.tip()
@@ -293,12 +309,6 @@ class Follower:
             )
         depth = old_tip.number - ancestor_number
         retracted = self.store.orphan_above(ancestor_number, depth=depth, old_tip=old_tip.hash, new_tip=new_block.hash)
-        for block in branch:
-            events = self._events_of(block)
-            self.store.ingest([block], events)
-            report.ingested_blocks += 1
-            report.ingested_events += len(events)
-            report.events.extend(events)
         reorg = {
             "depth": depth,
             "common_ancestor": ancestor_number,
@@ -308,16 +318,40 @@ class Follower:
             "new_tip": new_block.hash,
         }
         report.reorgs.append(reorg)
+        # Raised before the new branch is fetched: once the old blocks are orphaned, a failure while ingesting the
+        # branch (a node error, a kill) would otherwise lose the incident (the next step sees no reorg any more).
+        self._reorg_incident(reorg)
+        for block in branch:
+            events = self._events_of(block)
+            self.store.ingest([block], events)
+            report.ingested_blocks += 1
+            report.ingested_events += len(events)
+            report.events.extend(events)
+
+    def _reorg_incident(self, reorg: dict[str, Any]) -> None:
+        """The reorg's incident (each reorg is its own condition, keyed by the replaced tip, so every one is in the
+        log with its depth); then the store notes that this reorg was reported."""
+        depth = int(reorg["depth"])
         if depth >= self.config.reorg_warning_depth:
             severity = "critical" if depth >= self.config.reorg_critical_depth else "warning"
-            # Each reorg is its own condition (keyed by the replaced tip), so every one is in the log with its depth.
             self.incidents.raise_(
                 "reorg",
-                f"reorg:{old_tip.hash}",
+                f"reorg:{reorg['old_tip']}",
                 severity,
-                f"reorg of depth {depth} from block {ancestor_number + 1}",
+                f"reorg of depth {depth} from block {int(reorg['common_ancestor']) + 1}",
                 reorg,
             )
+        self.store.set_meta("reorg_reported", str(reorg["old_tip"]))
+
+    def _report_unreported_reorg(self) -> None:
+        """A kill between recording a reorg (orphan_above) and raising its incident leaves the reorg in the store
+        without its incident; only the last reorg can be in that state. Raise it now (an incident still open for it
+        is updated, not paged again)."""
+        last = self.store.last_reorg()
+        if last is None or self.store.get_meta("reorg_reported") == last["old_tip"]:
+            return
+        keys = ("depth", "common_ancestor", "retracted_events", "old_tip", "new_tip")
+        self._reorg_incident({**{key: last[key] for key in keys}, "recovered_after_restart": True})
 
     def _promote(self, head: int) -> None:
         finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
@@ -355,6 +389,7 @@ class Follower:
                 identity_checked = False
                 now = time.monotonic()
                 down_since = down_since if down_since is not None else now
+                self.observer.on_rpc_error(error.message, now - down_since)
                 if now - down_since >= outage_after and not outage_open:
                     self.incidents.raise_(
                         "node_outage",
@@ -368,7 +403,8 @@ class Follower:
                 continue
             if down_since is not None:
                 self.last_outage_seconds = time.monotonic() - down_since
+                self.observer.on_recovered(self.last_outage_seconds)
             failures, down_since, outage_open = 0, None, False
             if on_step is not None:
                 on_step(report)
-            stop.wait(poll_interval)
+            stop.wait(0 if report.backfill_pending else poll_interval)

@@ -40,6 +40,16 @@ class EventRow:
     status: str
 
 
+# The events insert of the write path, per driver parameter style (sqlite3: qmark; psycopg: format).
+_INSERT_EVENTS_QMARK = (
+    "INSERT INTO events (block_hash, log_index, block_number, tx_hash, address, contract, event, args, status) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_hash, log_index) DO NOTHING"
+)
+_INSERT_EVENTS_FORMAT = _INSERT_EVENTS_QMARK.replace("?", "%s")
+# One encoder for every row: json.dumps(..., sort_keys=True) builds a new JSONEncoder on each call.
+_args_json = json.JSONEncoder(sort_keys=True).encode
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -76,6 +86,28 @@ class Store:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
         connection.execute(statement, list(rows))
+
+    def _insert_events(self, connection: Connection, events: Iterable[EventRow]) -> None:
+        """Insert events, skipping those already stored, as one executemany of plain tuples on the driver: the
+        hot path of a backfill, where building a dict per row and SQLAlchemy's per-row parameter processing cost
+        more than SQLite's work. ON CONFLICT DO NOTHING is the same SQL on SQLite and PostgreSQL."""
+        rows = [
+            (
+                e.block_hash,
+                e.log_index,
+                e.block_number,
+                e.tx_hash,
+                e.address,
+                e.contract,
+                e.event,
+                _args_json(e.args),
+                e.status,
+            )
+            for e in events
+        ]
+        if rows:
+            qmark = self.engine.dialect.paramstyle == "qmark"
+            connection.exec_driver_sql(_INSERT_EVENTS_QMARK if qmark else _INSERT_EVENTS_FORMAT, rows)
 
     # --- meta ------------------------------------------------------------------------------------------------
 
@@ -125,20 +157,6 @@ class Store:
             {"hash": b.hash, "number": b.number, "parent_hash": b.parent_hash, "timestamp": b.timestamp, "canonical": 1}
             for b in block_list
         ]
-        event_rows = [
-            {
-                "block_hash": e.block_hash,
-                "log_index": e.log_index,
-                "block_number": e.block_number,
-                "tx_hash": e.tx_hash,
-                "address": e.address,
-                "contract": e.contract,
-                "event": e.event,
-                "args": json.dumps(e.args, sort_keys=True),
-                "status": e.status,
-            }
-            for e in events
-        ]
         with self.engine.begin() as connection:
             self._insert_ignore(connection, schema.blocks, block_rows, ["hash"])
             # A block seen before as orphaned can become canonical again (a reorg back to it).
@@ -150,7 +168,7 @@ class Store:
                     .where(schema.events.c.block_hash.in_(hashes), schema.events.c.status == "retracted")
                     .values(status="seen")
                 )
-            self._insert_ignore(connection, schema.events, event_rows, ["block_hash", "log_index"])
+            self._insert_events(connection, events)
             if block_list:
                 last = max(block_list, key=lambda block: block.number)
                 connection.execute(schema.checkpoint.delete())
@@ -241,6 +259,12 @@ class Store:
                 )
                 for r in connection.execute(query)
             ]
+
+    def last_reorg(self) -> dict[str, Any] | None:
+        """The most recently recorded reorg, or None."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(schema.reorgs).order_by(schema.reorgs.c.id.desc()).limit(1)).first()
+        return None if row is None else dict(row._mapping)
 
     def reorg_log(self) -> list[dict[str, Any]]:
         with self.engine.begin() as connection:
