@@ -1,0 +1,126 @@
+"""Running one sequence: generate (or replay) steps, execute each on both sides, check invariants every K steps."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from settlekit.build import ArtifactStore, build
+from settlekit.exceptions import SettlekitError
+from settlekit.project import Project
+
+from .layout import Layout, storage_layout
+from .margin import MarginWorld
+from .settlement import SettlementWorld
+from .world import Mismatch, Step, World
+
+_BUILT: set[Path] = set()
+
+
+def prepare(project_root: Path) -> None:
+    """Build the contracts of the project at ``project_root`` (once per process; forge skips unchanged files)."""
+    root = project_root.resolve()
+    if root not in _BUILT:
+        build(Project(root))
+        _BUILT.add(root)
+
+
+def mark_built(project_root: Path) -> None:
+    """Tell this process that another one built ``project_root`` already (pool workers)."""
+    _BUILT.add(project_root.resolve())
+
+
+@cache
+def _store(root: Path) -> ArtifactStore:
+    return ArtifactStore(Project(root).out_dir)
+
+
+def artifacts(project_root: Path) -> ArtifactStore:
+    """The project's artifacts, built first if this process has not built them yet."""
+    prepare(project_root)
+    return _store(project_root.resolve())
+
+
+@cache
+def _layouts(root: Path, names: tuple[str, ...]) -> dict[str, Layout]:
+    store = _store(root)
+    return {name: storage_layout(root, store, name) for name in names}
+
+
+def make_world(project_root: Path, product: str, variant: int) -> World:
+    store = artifacts(project_root)
+    if product == "settlement":
+        return SettlementWorld(store, variant, _layouts(project_root.resolve(), ("SettlementSeries", "MockERC20")))
+    if product == "margin":
+        return MarginWorld(store, variant, _layouts(project_root.resolve(), ("MarginEngine", "MockERC20")))
+    raise ValueError(f"unknown product {product!r}")
+
+
+@dataclass
+class SequenceResult:
+    """What one sequence did: the steps run (all of them, or up to and including the failing one)."""
+
+    product: str
+    variant: int
+    steps: list[Step]
+    failure: str | None
+
+
+def _fresh_world(project_root: Path, product: str, variant: int) -> World:
+    """A new world; a deployment the contracts refuse (a mutant's constructor, say) is a mismatch, not a crash."""
+    artifacts(project_root)  # build errors propagate: they are not findings
+    try:
+        return make_world(project_root, product, variant)
+    except RuntimeError as error:  # pyrevm: a reverted deployment
+        raise Mismatch(f"setup: deployment failed: {str(error)[:300]}") from None
+
+
+def _internal(error: Exception) -> str:
+    """An exception the engine did not expect (a contract returning data the model cannot take, an engine bug):
+    reported as a failure with its type, so that a campaign never dies on it."""
+    return f"internal error: {type(error).__name__}: {str(error)[:300]}"
+
+
+def run_steps(
+    project_root: Path, product: str, variant: int, steps: list[Step], invariant_every: int = 1
+) -> str | None:
+    """Replay concrete ``steps`` on a fresh world; the first mismatch message, or None if all agree."""
+    try:
+        world = _fresh_world(project_root, product, variant)
+        for index, step in enumerate(steps, 1):
+            world.execute(step)
+            if index % invariant_every == 0:
+                world.check_invariants()
+        world.check_invariants(full=True)
+    except Mismatch as mismatch:
+        return str(mismatch)
+    except SettlekitError:
+        raise
+    except Exception as error:  # reported as a failure: a campaign never dies on one
+        return _internal(error)
+    return None
+
+
+def run_random(
+    project_root: Path, product: str, variant: int, rng: random.Random, length: int, invariant_every: int
+) -> SequenceResult:
+    """Generate and run ``length`` random steps, stopping at the first mismatch."""
+    steps: list[Step] = []
+    try:
+        world = _fresh_world(project_root, product, variant)
+        for index in range(1, length + 1):
+            step = world.generate(rng)
+            steps.append(step)
+            world.execute(step)
+            if index % invariant_every == 0:
+                world.check_invariants()
+        world.check_invariants(full=True)
+    except Mismatch as mismatch:
+        return SequenceResult(product, variant, steps, str(mismatch))
+    except SettlekitError:
+        raise
+    except Exception as error:  # reported as a failure: a campaign never dies on one
+        return SequenceResult(product, variant, steps, _internal(error))
+    return SequenceResult(product, variant, steps, None)

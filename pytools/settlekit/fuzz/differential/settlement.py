@@ -1,0 +1,620 @@
+"""The settlement product: one SettlementSeries on a MockERC20 collateral and a MockAggregator feed, against
+:class:`settlekit.model.settlement.SettlementModel` plus the parts the model leaves to its callers (the circuit
+breaker, the oracle round rules, EIP-712 signatures, sequential and unordered nonces, token balances).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi.abi import encode
+
+from settlekit.build import ArtifactStore
+from settlekit.model.settlement import SeriesTerms, SettlementModel, SettlementRevert
+
+from .abi import Abi, abi_of
+from .evm import Chain
+from .layout import Layout, mapping_slot
+from .signer import domain_separator, sign
+from .world import MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+CLAIM_TYPE = "Claim(address holder,address recipient,uint256 nonce,uint256 deadline)"
+REPORT_TYPE = "SettlementReport(uint256 price,uint256 expiry,uint256 nonce,uint256 deadline)"
+ADMIN, REPORTER, TREASURY, KEEPER = 100, 101, 102, 103  # actor indexes
+PEOPLE = 6  # actors 0..5 hold units; 0..2 are also funded writers
+WRITERS = 3
+WRITER_FUNDS = 2**200
+START = 1_700_000_000
+EXPIRY_IN = 1_000
+WINDOW = 600
+SWEEP_AFTER = 5_000
+MAX_ROUND_SCAN = 16
+# (decimals, strike, cap, max payout per unit): a 6- and an 18-decimal collateral, odd payouts so rounding bites
+TERMS = [
+    (6, 2_000 * 10**8, 500 * 10**8, 500 * 10**6 + 1),
+    (18, 2_000 * 10**8, 500 * 10**8, 10**18 + 7),
+    (6, 1_000, 3, 7),
+    (18, 10**8, 10**8 - 1, 3 * 10**17 + 1),
+]
+LABEL_SERIES, LABEL_TOKEN, LABEL_ORACLE = "series", "token", "oracle"
+# action weights: the money paths most, the rare administrative changes least
+_WEIGHTS = [
+    ("mint", 20), ("transfer", 8), ("warp", 7), ("set_round", 6), ("settle", 6), ("settle_report", 3), ("claim", 8),
+    ("claim_for", 5), ("claim_sig", 5), ("cancel_nonces", 2), ("reclaim", 6), ("sweep", 3), ("breaker", 2),
+]  # fmt: skip
+OPS = [op for op, _ in _WEIGHTS]
+OP_WEIGHTS = list(itertools.accumulate(w for _, w in _WEIGHTS))
+
+
+@dataclass
+class Round:
+    answer: int
+    updated_at: int
+
+
+@dataclass
+class SettlementSpec:
+    """The model plus what the contract checks around it; token balances as the token should hold them."""
+
+    model: SettlementModel
+    expiry: int
+    sweep_deadline: int
+    now: int = START
+    level: int = 0
+    reporter_nonce: int = 0
+    used_nonces: dict[str, set[int]] = field(default_factory=dict)
+    cancelled_words: dict[tuple[str, int], int] = field(default_factory=dict)
+    rounds: dict[int, Round] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def nonce_used(self, account: str, nonce: int) -> bool:
+        word = self.cancelled_words.get((account, nonce >> 8), 0)
+        return nonce in self.used_nonces.get(account, set()) or bool(word >> (nonce & 255) & 1)
+
+    def move(self, sender: str, receiver: str, amount: int) -> None:
+        self.tokens[sender] = self.tokens.get(sender, 0) - amount
+        self.tokens[receiver] = self.tokens.get(receiver, 0) + amount
+
+    def usable(self, round_id: int) -> bool:
+        r = self.rounds[round_id]
+        return r.answer > 0 and self.fresh(r.updated_at)
+
+    def fresh(self, updated_at: int) -> bool:
+        return updated_at <= self.now and updated_at - self.expiry <= WINDOW  # round ids answer in themselves
+
+    def check_settleable(self) -> None:
+        if self.level >= 2:
+            raise Expected("circuit_breaker: price moves paused")
+        if self.now < self.expiry:
+            raise Expected("settlement_series: not expired")
+        if self.model.price != 0:
+            raise Expected("settlement_series: already settled")
+
+    def check_first_usable(self, round_id: int) -> None:
+        current = round_id
+        for _ in range(MAX_ROUND_SCAN):
+            if current <= 1:
+                return
+            current -= 1
+            r = self.rounds.get(current)
+            if r is None or r.updated_at < self.expiry:
+                return
+            if self.usable(current):
+                raise Expected("settlement_series: not the first usable round")
+        raise Expected("settlement_series: round scan too long")
+
+
+def _model(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except SettlementRevert as revert:
+        raise Expected(revert.reason) from None
+
+
+class SettlementWorld:
+    """A fresh series per sequence; ``execute`` runs one step on both sides and compares."""
+
+    product = "settlement"
+
+    def __init__(self, store: ArtifactStore, variant: int, layouts: dict[str, Layout]) -> None:
+        self.chain = Chain(timestamp=START)
+        self.slots, self.token_slots = layouts["SettlementSeries"], layouts["MockERC20"]
+        self.series_abi = abi_of(store, "SettlementSeries")
+        self.token_abi = abi_of(store, "MockERC20")
+        self.oracle_abi = abi_of(store, "MockAggregator")
+        decimals, strike, cap, m = TERMS[variant % len(TERMS)]
+        self.terms = SeriesTerms(strike, cap, m)
+        self.people = [address(i) for i in range(PEOPLE)]
+        self.admin, self.reporter, self.treasury, self.keeper = (
+            address(i) for i in (ADMIN, REPORTER, TREASURY, KEEPER)
+        )
+        for who in [*self.people, self.admin, self.reporter, self.treasury, self.keeper]:
+            self.chain.fund(who)
+        token_init = store.get("MockERC20").bytecode + encode(["string", "string", "uint8"], ["Fuzz", "FZ", decimals])
+        self.token = self.chain.deploy(self.admin, token_init)
+        oracle_init = store.get("MockAggregator").bytecode + encode(["uint8", "string"], [8, "FUZZ / USD"])
+        self.oracle = self.chain.deploy(self.admin, oracle_init)
+        expiry = START + EXPIRY_IN
+        args = [self.token, self.oracle, strike, cap, m, expiry, WINDOW, expiry + SWEEP_AFTER, self.treasury]
+        args += [self.reporter, self.admin, self.admin]
+        kinds = ["address", "address", "uint256", "uint256", "uint256", "uint256", "uint256", "uint256", "address"]
+        kinds += ["address", "address", "address"]
+        self.series = self.chain.deploy(self.admin, store.get("SettlementSeries").bytecode + encode(kinds, args))
+        self.spec = SettlementSpec(SettlementModel(self.terms), expiry, expiry + SWEEP_AFTER)
+        for writer in self.people[:WRITERS]:
+            self._setup(writer, self.token, self.token_abi.calldata("mint", writer, WRITER_FUNDS))
+            self._setup(writer, self.token, self.token_abi.calldata("approve", self.series, MAX_UINT))
+            self.spec.tokens[writer] = WRITER_FUNDS
+        self.labels = {
+            self.series: (LABEL_SERIES, self.series_abi),
+            self.token: (LABEL_TOKEN, self.token_abi),
+            self.oracle: (LABEL_ORACLE, self.oracle_abi),
+        }
+        self.step_no = 0
+        self.dirty: set[str] = set()
+
+    def _setup(self, sender: str, to: str, calldata: bytes) -> None:
+        if not self.chain.call(sender, to, calldata).ok:
+            raise Mismatch(f"setup call failed on {to}")
+
+    # -- generation ------------------------------------------------------------------------------------------
+
+    def _person(self, rng: random.Random, zero_chance: float = 0.0) -> int:
+        if zero_chance and rng.random() < zero_chance:
+            return -1
+        return rng.randrange(PEOPLE)
+
+    def generate(self, rng: random.Random) -> Step:
+        spec, model = self.spec, self.spec.model
+        op = rng.choices(OPS, cum_weights=OP_WEIGHTS)[0]
+        if op == "mint":
+            units = pick(
+                rng, [0, 1, 2, 3, 7, 10**18 + 7, MAX_UINT, MAX_UINT // self.terms.max_payout_per_unit + 1], 1, 10**6
+            )
+            return {"op": op, "writer": rng.randrange(WRITERS), "receiver": self._person(rng, 0.03), "units": units}
+        if op == "transfer":
+            sender = self._person(rng)
+            balance = model.balances.get(self.people[sender], 0)
+            units = pick(rng, [0, balance, balance + 1, 1], 0, max(balance, 1))
+            return {"op": op, "sender": sender, "receiver": self._person(rng, 0.03), "units": units}
+        if op == "warp":
+            targets = [spec.expiry - 1, spec.expiry, spec.expiry + 1, spec.expiry + WINDOW, spec.expiry + WINDOW + 1]
+            targets += [spec.sweep_deadline - 1, spec.sweep_deadline]
+            later = [t - spec.now for t in targets if t > spec.now]
+            return {"op": op, "seconds": pick(rng, [*later, 1, 60], 1, 900)}
+        if op == "set_round":
+            strike, cap = self.terms.strike, self.terms.cap
+            answer = pick(
+                rng, [0, -1, strike, strike - 1, strike + 1, strike + cap, strike + cap + 1, 1], 1, 2 * (strike + cap)
+            )
+            updated = pick(
+                rng,
+                [spec.now, spec.now - 1, spec.now + 1, spec.expiry, spec.expiry - 1, spec.expiry + WINDOW],
+                spec.expiry - 10,
+                spec.expiry + 2 * WINDOW,
+            )
+            return {
+                "op": op,
+                "round": pick(rng, [0, 1, 2, 3, 20], 1, 8, 0.2),
+                "answer": answer,
+                "updated_at": max(updated, 0),
+            }
+        if op == "settle":
+            return {"op": op, "round": pick(rng, [*spec.rounds, 0, 99], 1, 8, 0.8)}
+        if op == "settle_report":
+            strike = self.terms.strike
+            return {
+                "op": op, "price": pick(rng, [0, strike, strike + 1, strike + self.terms.cap], 1, 10**12),
+                "nonce": max(spec.reporter_nonce + rng.choice([0, 0, 0, 1, -1]), 0),
+                "deadline": spec.now + rng.choice([0, 3_600, -1, 1]),
+                "signer": rng.choice(["reporter"] * 6 + ["other", "wrong_chain", "high_s"]),
+            }  # fmt: skip
+        if op == "claim":
+            return {"op": op, "holder": self._person(rng)}
+        if op == "claim_for":
+            return {"op": op, "holders": [self._person(rng) for _ in range(rng.randrange(0, 6))]}
+        if op == "claim_sig":
+            holder = self._person(rng)
+            return {
+                "op": op, "holder": holder, "recipient": self._person(rng, 0.05),
+                "nonce": pick(rng, [0, 1, 2, 255, 256, MAX_UINT], 0, 600),
+                "deadline": spec.now + rng.choice([0, 3_600, -1]),
+                "signer": rng.choice(["holder"] * 6 + ["other", "wrong_chain", "high_s"]),
+            }  # fmt: skip
+        if op == "cancel_nonces":
+            return {
+                "op": op,
+                "holder": self._person(rng),
+                "word": rng.choice([0, 0, 1]),
+                "mask": pick(rng, [0, 1, 2, 7, MAX_UINT], 1, 2**256 - 1),
+            }
+        if op == "reclaim":
+            return {"op": op, "writer": self._person(rng)}
+        if op == "sweep":
+            return {"op": op}
+        if (spec.level and rng.random() < 0.8) or (not spec.level and rng.random() < 0.3):
+            return {
+                "op": op,
+                "raise": False,
+                "level": rng.randrange(0, max(spec.level, 1)),
+                "by_admin": rng.random() < 0.9,
+            }
+        return {"op": op, "raise": True, "level": rng.randrange(1, 5), "by_admin": rng.random() < 0.9}
+
+    # -- execution -------------------------------------------------------------------------------------------
+
+    def _who(self, index: int) -> str:
+        return ZERO if index < 0 else self.people[index]
+
+    def execute(self, step: Step) -> None:
+        self.step_no += 1
+        op = step["op"]
+        if op == "warp":
+            self.spec.now += int(step["seconds"])
+            self.chain.set_block(self.spec.now, self.chain.number + 1)
+            if self.spec.now >= self.spec.expiry:
+                self.spec.model.expire()
+            return
+        sender, to, calldata, plan = getattr(self, f"_plan_{op}")(step)
+        self.dirty.add(sender)
+        for key in ("writer", "receiver", "sender", "holder", "recipient"):
+            if key in step:
+                self.dirty.add(self._who(int(step[key])))
+        self.dirty.update(self.people[i] for i in step.get("holders", ()))
+        if op == "sweep":
+            self.dirty.add(self.treasury)
+        snapshot = self._save()
+        try:
+            expected_return, events = plan()
+            expected_revert = None
+        except Expected as expected:
+            self._restore(snapshot)
+            expected_return, events, expected_revert = None, [], expected.reason
+        result = self.chain.call(sender, to, calldata)
+        returned = None
+        if result.ok and expected_return is not None:
+            returned = self._abi_for(to).functions[self._function(op)].result(result.output)
+        compare_call(
+            f"step {self.step_no} {step}", result, expected_revert, expected_return, returned, events, self.labels
+        )
+
+    def _abi_for(self, to: str) -> Abi:
+        return self.labels[to][1]
+
+    @staticmethod
+    def _function(op: str) -> str:
+        return {
+            "mint": "mint", "transfer": "transfer", "set_round": "set_round", "settle": "settle",
+            "settle_report": "settle_with_report", "claim": "claim", "claim_for": "claim_for",
+            "claim_sig": "claim_by_sig",
+            "cancel_nonces": "invalidate_unordered_nonces", "reclaim": "reclaim", "sweep": "sweep",
+        }.get(op, "raise_level")  # fmt: skip
+
+    def _save(self) -> tuple[Any, ...]:
+        spec, model = self.spec, self.spec.model
+        return (
+            dict(model.balances), dict(model.written), model.total_supply, model.open_units, model.open_written,
+            model.deposited, model.paid, model.reclaimed, model.swept_amount, model.price, model.swept,
+            model.expired, model.payouts, len(model.ledger), spec.level, spec.reporter_nonce,
+            {k: set(v) for k, v in spec.used_nonces.items()}, dict(spec.cancelled_words),
+            dict(spec.rounds), dict(spec.tokens),
+        )  # fmt: skip
+
+    def _restore(self, s: tuple[Any, ...]) -> None:
+        spec, model = self.spec, self.spec.model
+        (model.balances, model.written, model.total_supply, model.open_units, model.open_written, model.deposited,
+         model.paid, model.reclaimed, model.swept_amount, model.price, model.swept, model.expired, model.payouts,
+         ledger_len, spec.level, spec.reporter_nonce, spec.used_nonces, spec.cancelled_words, spec.rounds,
+         spec.tokens) = s  # fmt: skip
+        del model.ledger[ledger_len:]
+
+    # Each _plan_<op> returns (sender, contract, calldata, plan); plan() updates the spec and returns the expected
+    # return value and events, or raises Expected(reason).
+
+    def _plan_mint(self, step: Step) -> tuple[str, str, bytes, Any]:
+        writer, receiver, units = self.people[step["writer"]], self._who(step["receiver"]), int(step["units"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if self.spec.level >= 1:
+                raise Expected("circuit_breaker: new risk paused")
+            amount = _model(self.spec.model.mint, writer, "" if receiver == ZERO else receiver, units)
+            self.spec.move(writer, self.series, amount)
+            return (amount,), [
+                (LABEL_TOKEN, "Transfer", (writer, self.series, amount)),
+                (LABEL_SERIES, "Minted", (writer, receiver, units, amount)),
+                (LABEL_SERIES, "Transfer", (ZERO, receiver, units)),
+            ]
+
+        return writer, self.series, self.series_abi.calldata("mint", units, receiver), plan
+
+    def _plan_transfer(self, step: Step) -> tuple[str, str, bytes, Any]:
+        sender, receiver, units = self.people[step["sender"]], self._who(step["receiver"]), int(step["units"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if self.spec.level >= 3:
+                raise Expected("circuit_breaker: halted")
+            _model(self.spec.model.transfer, sender, "" if receiver == ZERO else receiver, units)
+            return (True,), [(LABEL_SERIES, "Transfer", (sender, receiver, units))]
+
+        return sender, self.series, self.series_abi.calldata("transfer", receiver, units), plan
+
+    def _plan_set_round(self, step: Step) -> tuple[str, str, bytes, Any]:
+        rid, answer, updated = int(step["round"]), int(step["answer"]), int(step["updated_at"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if rid == 0:
+                raise Expected("mock_aggregator: round id zero")
+            self.spec.rounds[rid] = Round(answer, updated)
+            return (), [(LABEL_ORACLE, "AnswerUpdated", (answer, rid, updated))]
+
+        return self.keeper, self.oracle, self.oracle_abi.calldata("set_round", rid, answer, updated), plan
+
+    def _settled(self, price: int, source: int, reference: int) -> ExpectedEvent:
+        numerator = _model(self.spec.model.settle, price)
+        return (LABEL_SERIES, "Settled", (price, numerator, self.terms.cap, source, reference))
+
+    def _plan_settle(self, step: Step) -> tuple[str, str, bytes, Any]:
+        rid = int(step["round"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            spec = self.spec
+            spec.check_settleable()
+            r = spec.rounds.get(rid)
+            if r is None:
+                raise Expected("mock_aggregator: no such round")
+            if r.updated_at < spec.expiry:
+                raise Expected("settlement_series: round before expiry")
+            if r.answer <= 0:
+                raise Expected("settlement_series: non-positive price")
+            if not spec.fresh(r.updated_at):
+                raise Expected("settlement_series: stale round")
+            spec.check_first_usable(rid)
+            return (r.answer,), [self._settled(r.answer, 1, rid)]
+
+        return self.keeper, self.series, self.series_abi.calldata("settle", rid), plan
+
+    def _sign(
+        self, kind: str, signer_index: int, type_string: str, values: tuple[int | str, ...]
+    ) -> tuple[int, bytes, bytes]:
+        chain_id = self.chain.chain_id + (1 if kind == "wrong_chain" else 0)
+        separator = domain_separator("settlekit settlement", "1", chain_id, self.series)
+        v, r, s = sign(KEEPER if kind == "other" else signer_index, separator, type_string, values)
+        if kind == "high_s":
+            s = (SECP256K1_N - int.from_bytes(s, "big")).to_bytes(32, "big")
+            v = 55 - v
+        return v, r, s
+
+    def _plan_settle_report(self, step: Step) -> tuple[str, str, bytes, Any]:
+        price, nonce, deadline, kind = (
+            int(step["price"]),
+            int(step["nonce"]),
+            int(step["deadline"]),
+            str(step["signer"]),
+        )
+        v, r, s = self._sign(kind, REPORTER, REPORT_TYPE, (price, self.spec.expiry, nonce, max(deadline, 0)))
+        calldata = self.series_abi.calldata("settle_with_report", price, nonce, max(deadline, 0), v, r, s)
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            spec = self.spec
+            spec.check_settleable()
+            if price == 0:
+                raise Expected("settlement_series: non-positive price")
+            if spec.now > max(deadline, 0):
+                raise Expected("eip712: expired deadline")
+            if nonce != spec.reporter_nonce:
+                raise Expected("nonces: invalid nonce")
+            self._check_signature(kind)
+            spec.reporter_nonce += 1
+            return (price,), [(LABEL_SERIES, "NonceUsed", (self.reporter, nonce)), self._settled(price, 2, nonce)]
+
+        return self.keeper, self.series, calldata, plan
+
+    @staticmethod
+    def _check_signature(kind: str) -> None:
+        if kind == "high_s":
+            raise Expected("eip712: invalid signature s")
+        if kind in ("other", "wrong_chain"):
+            raise Expected("eip712: wrong signer")
+
+    def _claimed(self, holder: str, recipient: str, units: int, payout: int) -> list[ExpectedEvent]:
+        self.spec.move(self.series, recipient, payout)
+        events: list[ExpectedEvent] = [(LABEL_TOKEN, "Transfer", (self.series, recipient, payout))] if payout else []
+        return [*events, (LABEL_SERIES, "Claimed", (holder, recipient, units, payout))]
+
+    def _plan_claim(self, step: Step) -> tuple[str, str, bytes, Any]:
+        holder = self.people[step["holder"]]
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            units = self.spec.model.balances.get(holder, 0)
+            payout = _model(self.spec.model.claim, holder)
+            return (payout,), self._claimed(holder, holder, units, payout)
+
+        return holder, self.series, self.series_abi.calldata("claim"), plan
+
+    def _plan_claim_for(self, step: Step) -> tuple[str, str, bytes, Any]:
+        holders = [self.people[i] for i in step["holders"]]
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            before = len(self.spec.model.ledger)
+            total = _model(self.spec.model.claim_for, holders)
+            events: list[ExpectedEvent] = []
+            for _kind, holder, units, payout in self.spec.model.ledger[before:]:
+                events += self._claimed(holder, holder, units, payout)
+            return (total,), events
+
+        return self.keeper, self.series, self.series_abi.calldata("claim_for", holders), plan
+
+    def _plan_claim_sig(self, step: Step) -> tuple[str, str, bytes, Any]:
+        holder_i = int(step["holder"])
+        holder, recipient = self.people[holder_i], self._who(step["recipient"])
+        nonce, deadline, kind = int(step["nonce"]), max(int(step["deadline"]), 0), str(step["signer"])
+        v, r, s = self._sign(kind, holder_i, CLAIM_TYPE, (holder, recipient, nonce, deadline))
+        calldata = self.series_abi.calldata("claim_by_sig", holder, recipient, nonce, deadline, v, r, s)
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            spec, model = self.spec, self.spec.model
+            _model(model._check_claimable)
+            if recipient == ZERO:
+                raise Expected("settlement_series: zero address")
+            if spec.now > deadline:
+                raise Expected("eip712: expired deadline")
+            if spec.nonce_used(holder, nonce):
+                raise Expected("nonces: nonce already used")
+            self._check_signature(kind)
+            units = model.balances.get(holder, 0)
+            payout = _model(model.claim, holder)
+            spec.used_nonces.setdefault(holder, set()).add(nonce)
+            return (payout,), [
+                (LABEL_SERIES, "UnorderedNonceUsed", (holder, nonce)),
+                *self._claimed(holder, recipient, units, payout),
+            ]
+
+        return self.keeper, self.series, calldata, plan
+
+    def _plan_cancel_nonces(self, step: Step) -> tuple[str, str, bytes, Any]:
+        holder, word, mask = self.people[step["holder"]], int(step["word"]), int(step["mask"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if mask == 0:
+                raise Expected("nonces: empty mask")
+            key = (holder, word)
+            self.spec.cancelled_words[key] = self.spec.cancelled_words.get(key, 0) | mask
+            return (), [(LABEL_SERIES, "UnorderedNoncesInvalidated", (holder, word, mask))]
+
+        return holder, self.series, self.series_abi.calldata("invalidate_unordered_nonces", word, mask), plan
+
+    def _plan_reclaim(self, step: Step) -> tuple[str, str, bytes, Any]:
+        writer = self.people[step["writer"]]
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            units = self.spec.model.written.get(writer, 0)
+            amount = _model(self.spec.model.reclaim, writer)
+            self.spec.move(self.series, writer, amount)
+            events: list[ExpectedEvent] = [(LABEL_TOKEN, "Transfer", (self.series, writer, amount))] if amount else []
+            return (amount,), [*events, (LABEL_SERIES, "Reclaimed", (writer, units, amount))]
+
+        return writer, self.series, self.series_abi.calldata("reclaim"), plan
+
+    def _plan_sweep(self, step: Step) -> tuple[str, str, bytes, Any]:
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if self.spec.level >= 3:
+                raise Expected("circuit_breaker: halted")
+            after = self.spec.now >= self.spec.sweep_deadline
+            amount = _model(self.spec.model.sweep, after)
+            self.spec.move(self.series, self.treasury, amount)
+            events: list[ExpectedEvent] = (
+                [(LABEL_TOKEN, "Transfer", (self.series, self.treasury, amount))] if amount else []
+            )
+            return (amount,), [*events, (LABEL_SERIES, "DustSwept", (self.treasury, amount, after))]
+
+        return self.keeper, self.series, self.series_abi.calldata("sweep"), plan
+
+    def _plan_breaker(self, step: Step) -> tuple[str, str, bytes, Any]:
+        level, raising = int(step["level"]), bool(step["raise"])
+        caller = self.admin if step["by_admin"] else self.keeper
+        reason = b"fuzz".ljust(32, b"\0")
+        name = "raise_level" if raising else "lower_level"
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            spec = self.spec
+            if raising:
+                if caller != self.admin:
+                    raise Expected("circuit_breaker: caller is not the guardian or owner")
+                if level > 3:
+                    raise Expected("circuit_breaker: invalid level")
+                if level <= spec.level:
+                    raise Expected("circuit_breaker: level not higher")
+            else:
+                if caller != self.admin:
+                    raise Expected("ownable: caller is not the owner")
+                if level >= spec.level:
+                    raise Expected("circuit_breaker: level not lower")
+            old, spec.level = spec.level, level
+            return (), [(LABEL_SERIES, "CircuitBreakerLevelChanged", (old, level, caller, reason))]
+
+        return caller, self.series, self.series_abi.calldata(name, level, reason), plan
+
+    # -- invariants ------------------------------------------------------------------------------------------
+
+    def _view(self, to: str, abi: Abi, name: str, *args: Any) -> Any:
+        values = abi.functions[name].result(self.chain.view(to, abi.view_calldata(name, *args)))
+        return values[0] if len(values) == 1 else values
+
+    def check_invariants(self, full: bool = False) -> None:
+        spec, model = self.spec, self.spec.model
+        try:
+            model.check_invariants()
+        except AssertionError as error:
+            raise Mismatch(f"step {self.step_no}: model invariant broken: {error}") from None
+        chain_state = self._chain_state_by_views() if full else self._chain_state_by_storage()
+        model_state = {
+            "collateral_held": model.held, "total_deposited": model.deposited, "total_paid": model.paid,
+            "total_reclaimed": model.reclaimed, "total_swept": model.swept_amount, "totalSupply": model.total_supply,
+            "open_units": model.open_units, "open_written": model.open_written, "settlement_price": model.price,
+            "swept": model.swept, "level": spec.level, "token_balance": spec.tokens.get(self.series, 0),
+        }  # fmt: skip
+        if chain_state != model_state:
+            diff = {k: (model_state[k], chain_state[k]) for k in chain_state if chain_state[k] != model_state[k]}
+            raise Mismatch(f"step {self.step_no}: state (model, contract): {diff}")
+        held = chain_state["collateral_held"]
+        if chain_state["token_balance"] < held:
+            raise Mismatch(f"step {self.step_no}: series holds {chain_state['token_balance']} < accounted {held}")
+        paid = chain_state["total_paid"] + chain_state["total_reclaimed"] + chain_state["total_swept"]
+        if chain_state["total_deposited"] != held + paid:
+            raise Mismatch(f"step {self.step_no}: conservation broken on chain")
+        accounts = [*self.people, self.treasury, self.keeper] if full else sorted(self.dirty - {ZERO})
+        self.dirty.clear()
+        for who in accounts:
+            got = self._account_by_views(who) if full else self._account_by_storage(who)
+            want = (model.balances.get(who, 0), model.written.get(who, 0), spec.tokens.get(who, 0))
+            if got != want:
+                raise Mismatch(
+                    f"step {self.step_no}: account {who} (units, written, tokens): model {want}, contract {got}"
+                )
+
+    def _chain_state_by_views(self) -> dict[str, Any]:
+        s, a = self.series, self.series_abi
+        names = ["collateral_held", "total_deposited", "total_paid", "total_reclaimed", "total_swept", "totalSupply"]
+        names += ["open_units", "open_written", "settlement_price", "swept", "level"]
+        state = {name: self._view(s, a, name) for name in names}
+        state["token_balance"] = self._view(self.token, self.token_abi, "balanceOf", s)
+        return state
+
+    def _chain_state_by_storage(self) -> dict[str, Any]:
+        read, s, slots = self.chain.evm.storage, self.series, self.slots
+        state: dict[str, Any] = {
+            "collateral_held": read(s, slots["held"]),
+            "total_deposited": read(s, slots["total_deposited"]),
+            "total_reclaimed": read(s, slots["total_reclaimed"]),
+            "total_swept": read(s, slots["total_swept"]),
+            "totalSupply": read(s, slots["totalSupply"]),
+            "open_units": read(s, slots["open_units"]),
+            "open_written": read(s, slots["open_written"]),
+            "settlement_price": read(s, slots["settlement_price"]),
+            "swept": read(s, slots["swept"]) != 0,
+            "level": read(s, slots["level"]),
+            "token_balance": read(self.token, mapping_slot(self.token_slots["balanceOf"], s)),
+        }
+        paid = state["total_deposited"] - state["collateral_held"] - state["total_reclaimed"] - state["total_swept"]
+        state["total_paid"] = paid
+        return state
+
+    def _account_by_views(self, who: str) -> tuple[int, int, int]:
+        s, a = self.series, self.series_abi
+        return (
+            self._view(s, a, "balanceOf", who),
+            self._view(s, a, "written", who),
+            self._view(self.token, self.token_abi, "balanceOf", who),
+        )
+
+    def _account_by_storage(self, who: str) -> tuple[int, int, int]:
+        read = self.chain.evm.storage
+        return (
+            read(self.series, mapping_slot(self.slots["balanceOf"], who)),
+            read(self.series, mapping_slot(self.slots["written"], who)),
+            read(self.token, mapping_slot(self.token_slots["balanceOf"], who)),
+        )

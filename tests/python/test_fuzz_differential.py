@@ -1,0 +1,135 @@
+"""The differential fuzz engine (settlekit.fuzz.differential) on the real contracts and on a planted bug."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settlekit.exceptions import SettlekitError
+from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
+from settlekit.fuzz.differential.shrink import shrink
+
+ROOT = Path(__file__).resolve().parents[2]
+# The planted bug: the holder's payout in _pay rounds up instead of down (wherever _pay lives now).
+PAYOUT_LINE = re.compile(r"(payout: uint256 = math\._mul_div\(.*numerator.*), False\)")
+SETTLEMENT_SOURCES = ["SettlementSeries.vy", "mocks/MockERC20.vy", "mocks/MockAggregator.vy"]
+
+
+@pytest.fixture(scope="module")
+def mutant_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project with just what the settlement world needs, one payout rounded up."""
+    root = tmp_path_factory.mktemp("mutant")
+    shutil.copy(ROOT / "foundry.toml", root / "foundry.toml")
+    shutil.copytree(ROOT / "contracts" / "modules", root / "contracts" / "modules")
+    for name in SETTLEMENT_SOURCES:
+        (root / "contracts" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "contracts" / name, root / "contracts" / name)
+    (root / "node_modules").symlink_to(ROOT / "node_modules")
+    mutated = 0
+    for path in (root / "contracts").rglob("*.vy"):
+        text = path.read_text()
+        new, count = PAYOUT_LINE.subn(r"\1, True)", text)
+        if count:
+            path.write_text(new)
+            mutated += count
+    assert mutated == 1, "the payout line to mutate was not found exactly once"
+    return root
+
+
+def test_short_campaign_on_the_real_contracts_agrees(tmp_path: Path) -> None:
+    ticks: list[int] = []
+    config = DiffConfig(ROOT, seed=7, steps=2_000, time_budget=None, workers=1, out_dir=tmp_path, invariant_every=1)
+    assert config.products == ("settlement", "margin")
+    report = run_campaign(config, lambda p: ticks.append(p.steps))
+    assert report.ok, report.failures[0].message if report.failures else ""
+    assert report.steps == 2_000
+    assert report.sequences == 10  # sequences of 200 steps, settlement and margin in turn
+    assert ticks
+    assert ticks[-1] == 2_000
+    assert report.to_json()["engine"] == "diff"
+    assert report.steps_per_second > 0
+    assert not list(tmp_path.iterdir())
+
+
+def test_planted_rounding_bug_is_found_shrunk_and_replayed(mutant_root: Path, tmp_path: Path) -> None:
+    config = DiffConfig(
+        mutant_root, seed=1, steps=50_000, time_budget=40, workers=1, out_dir=tmp_path, products=("settlement",)
+    )
+    report = run_campaign(config)
+    assert not report.ok
+    (failure,) = report.failures
+    assert "payout" in failure.message or "return value" in failure.message or "Claimed" in failure.message
+    assert failure.replay_path is not None
+    assert failure.regression_test_path is not None
+    saved = json.loads(failure.replay_path.read_text())
+    assert saved["engine"] == "diff"
+    assert saved["product"] == "settlement"
+    assert saved["seed"] == failure.seed
+    # shrunk: a mint, time past expiry, a settlement and one claim are enough to show a rounded-up payout
+    assert 4 <= len(saved["steps"]) <= 6, saved["steps"]
+    assert {"mint", "warp"} <= {step["op"] for step in saved["steps"]}
+    assert saved["steps"][-1]["op"] in {"claim", "claim_for", "claim_sig"}
+    mutant_replay = replay_file(mutant_root, failure.replay_path)
+    assert not mutant_replay.ok
+    assert mutant_replay.failures[0].message == saved["message"]
+    assert replay_file(ROOT, failure.replay_path).ok  # the unmutated contracts agree with the model
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(failure.regression_test_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed" in run.stdout
+
+
+def test_two_workers_run_two_seeds_and_merge(tmp_path: Path) -> None:
+    config = DiffConfig(ROOT, seed=11, steps=600, time_budget=None, workers=2, out_dir=tmp_path, invariant_every=5)
+    ticks: list[int] = []
+    report = run_campaign(config, lambda p: ticks.append(p.steps))
+    assert report.ok
+    assert report.workers == 2
+    assert report.steps == 600
+    assert report.sequences >= 4
+    assert report.to_json()["workers"] == 2
+    assert ticks[-1] == 600
+
+
+def test_replay_refuses_a_file_of_another_engine(tmp_path: Path) -> None:
+    path = tmp_path / "forge.json"
+    path.write_text(json.dumps({"engine": "forge", "calls": []}))
+    with pytest.raises(SettlekitError, match="not a differential-engine replay"):
+        replay_file(ROOT, path)
+
+
+def test_campaign_needs_a_budget(tmp_path: Path) -> None:
+    with pytest.raises(SettlekitError, match="step count or a time budget"):
+        run_campaign(DiffConfig(ROOT, 0, None, None, 1, tmp_path))
+
+
+def test_shrink_finds_the_minimal_pair_and_simplest_arguments() -> None:
+    steps = [{"op": "noise", "x": i} for i in range(40)]
+    steps[5] = {"op": "arm", "x": 77}
+    steps[31] = {"op": "fire", "x": 900}
+
+    def fails(candidate: list[dict[str, object]]) -> str | None:
+        ops = [s["op"] for s in candidate]
+        if "arm" in ops and "fire" in ops and ops.index("arm") < ops.index("fire"):
+            fire = candidate[ops.index("fire")]
+            return "boom" if isinstance(fire["x"], int) and fire["x"] >= 1 else None
+        return None
+
+    shrunk, message = shrink(steps, fails, budget=10)
+    assert message == "boom"
+    assert shrunk == [{"op": "arm", "x": 0}, {"op": "fire", "x": 1}]
