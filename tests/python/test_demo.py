@@ -38,6 +38,15 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
     assert liquidation["bad_debt_positions"] == 1
     assert liquidation["blocks"] > 1
     assert liquidation["capped_liquidations"] > 0
+    watcher = report["watcher"]  # the watcher followed the whole demo and saw the reorg of the last chapter
+    assert watcher["reorg"]["depth"] == watcher["reorg"]["anvil_depth"] >= 2
+    assert [e["args"]["value"] for e in watcher["retracted"]] == [1 * 10**6, 2 * 10**6, 3 * 10**6]
+    assert {e["status"] for e in watcher["retracted"]} == {"retracted"}
+    assert [e["args"]["value"] for e in watcher["reingested"]] == [7 * 10**6]
+    assert watcher["reingested"][0]["block"] == watcher["reorg"]["common_ancestor"] + 1
+    assert not {e["block_hash"] for e in watcher["retracted"]} & {e["block_hash"] for e in watcher["reingested"]}
+    assert (watcher["incident"]["rule"], watcher["incident"]["depth"]) == ("reorg", watcher["reorg"]["depth"])
+    assert watcher["store_matches_node"] is True
     assert report["checks"]
     assert all(check["ok"] for check in report["checks"])
 
@@ -54,6 +63,9 @@ def test_demo_text_output_is_readable() -> None:
         "transfer returned false",
         "settled and paid out",
         "under a per-block cap",
+        "watcher: reorg of depth 3",
+        "retracted",
+        "incident #",
         "checks",
     ):
         assert expected in result.stdout

@@ -101,6 +101,7 @@ def _render(report: DemoReport, console: Console) -> None:
         f"{books['total_assets']:,} (deficit {books['deficit']:,} written off); lenders' shares worth "
         f"{books['lenders_worth']:,}, dust {books['dust']} wei"
     )
+    _render_watcher(report, console)
     checks = Table(title="checks")
     for column in ("check", "expected", "actual", ""):
         checks.add_column(column)
@@ -113,6 +114,41 @@ def _render(report: DemoReport, console: Console) -> None:
         )
     console.print(checks)
     console.print(f"[green]demo finished in {report.seconds:.1f}s[/]")
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text[:10] + "..." if text.startswith("0x") and len(text) == 42 else text
+
+
+def _render_watcher(report: DemoReport, console: Console) -> None:
+    """The reorg the watcher saw: the retracted events, the re-ingested ones, and the incident."""
+    watcher = report.watcher
+    reorg = watcher["reorg"]
+    events = Table(
+        title=f"watcher: reorg of depth {reorg['depth']} above block {reorg['common_ancestor']} "
+        f"(anvil_reorg depth {reorg['anvil_depth']}; {watcher['events_stored']} events stored, "
+        f"store {'equals' if watcher['store_matches_node'] else 'DIFFERS FROM'} eth_getLogs)"
+    )
+    for column in ("block", "block hash", "log", "event", "args", "status"):
+        events.add_column(column)
+    for row in [*watcher["retracted"], *watcher["reingested"]]:
+        color = "red" if row["status"] == "retracted" else "green"
+        events.add_row(
+            str(row["block"]),
+            row["block_hash"][:12] + "...",
+            str(row["log_index"]),
+            row["event"],
+            ", ".join(f"{key} {_short(value)}" for key, value in row["args"].items()),
+            f"[{color}]{row['status']}[/]",
+        )
+    console.print(events)
+    incident = watcher["incident"]
+    if incident is not None:
+        console.print(
+            f"incident #{incident['id']} [yellow]{incident['severity']}[/] {incident['rule']} ({incident['state']}): "
+            f"{incident['summary']}"
+        )
 
 
 def demo(as_json: JsonOption = False) -> None:
