@@ -119,11 +119,13 @@ class SettlementKit:
 
 
 def deploy_kit(w3: Web3, store: ArtifactStore, admin: ChecksumAddress, decimals: int = 6) -> SettlementKit:
-    """Deploy a collateral token with ``decimals``, an 8-decimal feed, the blueprint and the factory."""
+    """Deploy a collateral token with ``decimals``, an 8-decimal feed, the blueprint, the clone implementation and
+    the factory (whose ``create_series`` makes clones)."""
     token = contracts.deploy(w3, store.get("MockERC20"), "Demo Dollar", "DUSD", decimals, sender=admin)
     oracle = contracts.deploy(w3, store.get("MockAggregator"), 8, "ETH / USD", sender=admin)
     blueprint = deploy_blueprint(w3, store.get("SettlementSeries"), sender=admin)
-    factory = contracts.deploy(w3, store.get("SeriesFactory"), blueprint, sender=admin)
+    implementation = contracts.deploy(w3, store.get("SettlementSeriesClone"), sender=admin)
+    factory = contracts.deploy(w3, store.get("SeriesFactory"), blueprint, implementation.address, sender=admin)
     return SettlementKit(w3, store, admin, token, oracle, factory)
 
 
