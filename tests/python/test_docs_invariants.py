@@ -7,10 +7,11 @@ import re
 from support import REPO
 
 
-def _defined_tests() -> set[str]:
+def _defined_tests(suffixes: tuple[str, ...] = ("*.vy", "*.py")) -> set[str]:
     names: set[str] = set()
-    for path in [*(REPO / "tests").rglob("*.vy"), *(REPO / "tests").rglob("*.py")]:
-        names.update(re.findall(r"^def ((?:test|invariant)\w*)\(", path.read_text(), flags=re.MULTILINE))
+    for suffix in suffixes:
+        for path in (REPO / "tests").rglob(suffix):
+            names.update(re.findall(r"^def ((?:test|invariant)\w*)\(", path.read_text(), flags=re.MULTILINE))
     return names
 
 
@@ -24,6 +25,8 @@ def test_every_test_named_in_the_invariants_doc_exists() -> None:
 
 def test_every_invariant_function_is_listed_in_the_invariants_doc() -> None:
     text = (REPO / "docs" / "invariants.md").read_text()
-    invariants = {name for name in _defined_tests() if name.startswith("invariant_")}
+    # The project's invariants are its forge suites' (Vyper); a .py file may embed Vyper sources of a throw-away
+    # project (the forge engine's tests plant failing invariants there), which are no invariants of this one.
+    invariants = {name for name in _defined_tests(("*.vy",)) if name.startswith("invariant_")}
     unlisted = sorted(name for name in invariants if f"`{name}`" not in text)
     assert unlisted == [], f"invariant tests not written down in docs/invariants.md: {unlisted}"
