@@ -318,12 +318,17 @@ def mint(units: uint256, receiver: address) -> uint256:
             `receiver`; the caller is recorded as the writer of those units. Writers may mint any number of
             lots before expiry. New risk: LIVE only.
     @dev The collateral is pulled with an exact-amount check, so a token that starts charging a fee is refused.
+         Reverts "settlement_series: not initialized" on a clone that never went through `initialize` (its terms
+         were never checked); every series the factory creates is initialised in its creation transaction.
     @param units The number of units to mint; nonzero.
     @param receiver Who receives the long units; nonzero.
     @return The collateral wei locked.
     """
     t: Terms = self._terms()
     circuit_breaker._check_new_risk_allowed()
+    # a series always has an owner once its terms are checked (constructor or `_initialize`); a proxy someone made
+    # by hand and never initialised has unchecked terms, so it takes no collateral
+    assert ownable.owner != empty(address), "settlement_series: not initialized"
     assert block.timestamp < t.expiry, "settlement_series: expired"
     assert units != 0, "settlement_series: zero units"
     assert receiver != empty(address), "settlement_series: zero address"
