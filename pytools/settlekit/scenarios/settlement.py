@@ -1,10 +1,10 @@
 """Settlement of an expiring series, end to end on a real chain, checked against the exact model.
 
-Deploys a 6-decimal collateral, a price feed, an ERC-5202 blueprint of SettlementSeries and a SeriesFactory;
-creates a series; writers mint in lots; at expiry the series settles from the oracle; a keeper pays holders in a
-batch (`claim_for`), one holder's signed claim is relayed by someone else, writers reclaim, the treasury sweeps the
-dust; and the summary checks conservation (deposited == paid + reclaimed + swept, held == 0) and that every
-amount equals the model's to the wei.
+Deploys a 6-decimal collateral, a price feed, an ERC-5202 blueprint of SettlementSeries, the SettlementSeriesClone
+implementation and a SeriesFactory on both; creates a series (a clone); writers mint in lots; at expiry the series
+settles from the oracle; a keeper pays holders in a batch (`claim_for`), one holder's signed claim is relayed by
+someone else, writers reclaim, the treasury sweeps the dust; and the summary checks conservation (deposited ==
+paid + reclaimed + swept, held == 0) and that every amount equals the model's to the wei.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def now(w3: Web3) -> int:
 
 @dataclass
 class SettlementKit:
-    """A token, a feed and a factory on its blueprint, ready to create series."""
+    """A token, a feed and a factory on its blueprint and clone implementation, ready to create series."""
 
     w3: Web3
     store: ArtifactStore
@@ -86,11 +86,18 @@ class SettlementKit:
         reporter: str,
         guardian: str,
         window: int = SETTLEMENT_WINDOW,
+        blueprint: bool = False,
     ) -> Contract:
-        """Create a series from ``admin`` (who funds and approves the probe); return the bound contract."""
+        """Create a series from ``admin`` (who funds and approves the probe); return the bound contract.
+
+        A clone (``create_series``) by default; a full series from the blueprint
+        (``create_series_from_blueprint``) with ``blueprint=True``. Both answer the SettlementSeries ABI."""
         contracts.transact(self.token.functions.mint(self.admin, PROBE_AMOUNT), sender=self.admin)
         contracts.transact(self.token.functions.approve(self.factory.address, PROBE_AMOUNT), sender=self.admin)
-        call = self.factory.functions.create_series(
+        create = (
+            self.factory.functions.create_series_from_blueprint if blueprint else self.factory.functions.create_series
+        )
+        call = create(
             self.token.address,
             self.oracle.address,
             strike,
