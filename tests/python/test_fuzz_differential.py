@@ -55,6 +55,12 @@ def test_short_campaign_on_the_real_contracts_agrees(tmp_path: Path) -> None:
     assert ticks[-1] == 2_000
     assert report.to_json()["engine"] == "diff"
     assert report.steps_per_second > 0
+    assert report.cpu_seconds > 0
+    assert report.wall >= report.elapsed
+    data = report.to_json()
+    assert data["cpu_seconds"] > 0
+    assert data["steps_per_cpu_second"] > 0
+    assert data["wall"] >= data["elapsed"]
     assert not list(tmp_path.iterdir())
 
 
@@ -104,6 +110,16 @@ def test_two_workers_run_two_seeds_and_merge(tmp_path: Path) -> None:
     assert report.sequences >= 4
     assert report.to_json()["workers"] == 2
     assert ticks[-1] == 600
+    # each worker measures its own fuzzing loop: its steps and CPU time add up to the merged figures
+    assert sorted(int(w["seed"]) for w in report.per_worker) == [11, 12]
+    assert sum(int(w["steps"]) for w in report.per_worker) == 600
+    assert all(w["cpu_seconds"] > 0 for w in report.per_worker)
+    assert report.cpu_seconds == pytest.approx(sum(w["cpu_seconds"] for w in report.per_worker))
+    assert report.elapsed == max(w["elapsed"] for w in report.per_worker)
+    assert report.steps_per_cpu_second == pytest.approx(600 / report.cpu_seconds)
+    # the whole call includes the pool's start-up, which the fuzzing time does not
+    assert report.wall >= report.startup + report.elapsed * 0.99
+    assert report.startup > 0
 
 
 def test_replay_refuses_a_file_of_another_engine(tmp_path: Path) -> None:

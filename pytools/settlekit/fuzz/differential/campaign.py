@@ -15,7 +15,7 @@ from settlekit.exceptions import SettlekitError
 
 from .replay import write_failure
 from .report import PRODUCTS, DiffConfig, DiffProgress, DiffReport
-from .runner import mark_built, prepare, run_random, run_steps
+from .runner import mark_built, prepare, run_random, run_steps, warm_up
 from .shrink import shrink
 
 Progress = Callable[[DiffProgress], None]
@@ -36,9 +36,11 @@ def _check(config: DiffConfig) -> None:
 
 
 def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
-    """One seed's campaign in this process."""
+    """One seed's campaign in this process (set-up done: see ``warm_up``)."""
     rng = random.Random(config.seed)  # noqa: S311 - reproducible fuzzing, not cryptography
     report = DiffReport(invariant_every=config.invariant_every)
+    started_at = time.time()  # wall clock, comparable across processes: the parent's start-up figure
+    cpu_started = time.process_time()
     started = last_tick = time.perf_counter()
     index = 0
     while True:
@@ -62,6 +64,7 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
         report.steps += len(result.steps)
         if result.failure is not None:
             report.elapsed = time.perf_counter() - started  # shrinking is not fuzzing time
+            cpu_fuzzing = time.process_time() - cpu_started
 
             def fails(steps: list[Any], product: str = product, variant: int = variant) -> str | None:
                 return run_steps(config.project_root, product, variant, steps, 1)
@@ -82,11 +85,22 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
                 )
             )
             started = time.perf_counter() - report.elapsed
+            cpu_started = time.process_time() - cpu_fuzzing
         now = time.perf_counter()
         if progress is not None and now - last_tick >= _PROGRESS_EVERY:
             last_tick = now
             progress(DiffProgress(report.steps, now - started, len(report.failures)))
     report.elapsed = time.perf_counter() - started
+    report.cpu_seconds = time.process_time() - cpu_started
+    report.per_worker = [
+        {
+            "seed": float(config.seed),
+            "steps": float(report.steps),
+            "elapsed": report.elapsed,
+            "cpu_seconds": report.cpu_seconds,
+            "started_at": started_at,
+        }
+    ]
     if progress is not None:
         progress(DiffProgress(report.steps, report.elapsed, len(report.failures)))
     return report
@@ -95,9 +109,10 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
 _WORKER: dict[str, Any] = {}  # the progress queue of this pool worker
 
 
-def _init_worker(progress_queue: Any, project_root: Any) -> None:
+def _init_worker(progress_queue: Any, project_root: Any, products: tuple[str, ...]) -> None:
     _WORKER["queue"] = progress_queue
     mark_built(project_root)
+    warm_up(project_root, products)
 
 
 def _worker(config: DiffConfig) -> DiffReport:
@@ -110,10 +125,13 @@ def _worker(config: DiffConfig) -> DiffReport:
 def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffReport:
     """Run the campaign ``config`` describes; failures are shrunk and saved under ``config.out_dir``."""
     _check(config)
+    wall_started, began = time.perf_counter(), time.time()
     prepare(config.project_root)
     if config.workers == 1:
+        warm_up(config.project_root, config.products)
         report = _run_one(config, progress)
         report.workers = 1
+        _finish(report, wall_started, began)
         return report
     share = None if config.steps is None else -(-config.steps // config.workers)
     configs = [replace(config, seed=config.seed + i, steps=share, workers=1) for i in range(config.workers)]
@@ -121,7 +139,7 @@ def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffRe
     progress_queue = context.Queue()
     latest: dict[int, DiffProgress] = {}
     merged = DiffReport(invariant_every=config.invariant_every, workers=config.workers)
-    with context.Pool(config.workers, _init_worker, (progress_queue, config.project_root)) as pool:
+    with context.Pool(config.workers, _init_worker, (progress_queue, config.project_root, config.products)) as pool:
         pending = pool.map_async(_worker, configs)
         while not pending.ready():
             try:
@@ -141,4 +159,12 @@ def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffRe
             merged.merge(report)
     if progress is not None:
         progress(DiffProgress(merged.steps, merged.elapsed, len(merged.failures)))
+    _finish(merged, wall_started, began)
     return merged
+
+
+def _finish(report: DiffReport, wall_started: float, began: float) -> None:
+    """The whole call's wall time, and its start-up: until the last worker started fuzzing."""
+    report.wall = time.perf_counter() - wall_started
+    starts = [worker["started_at"] for worker in report.per_worker]
+    report.startup = max(0.0, max(starts) - began) if starts else 0.0

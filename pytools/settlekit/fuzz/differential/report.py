@@ -57,12 +57,21 @@ class DiffFailure:
 
 @dataclass
 class DiffReport:
+    """A campaign's outcome. ``elapsed`` is fuzzing wall time (the longest worker's; shrinking excluded),
+    ``cpu_seconds`` the CPU time the fuzzing loops used (summed over the workers; shrinking excluded), ``wall`` the
+    whole ``run_campaign`` call (build check, process start-up, warm-up, shrinking, merging included) and
+    ``startup`` the part of it before the first worker started fuzzing."""
+
     steps: int = 0
     sequences: int = 0
     elapsed: float = 0.0
     failures: list[DiffFailure] = field(default_factory=list)
     invariant_every: int = 1
     workers: int = 1
+    cpu_seconds: float = 0.0
+    wall: float = 0.0
+    startup: float = 0.0
+    per_worker: list[dict[str, float]] = field(default_factory=list)  # seed, steps, elapsed, cpu_seconds
 
     @property
     def ok(self) -> bool:
@@ -72,11 +81,20 @@ class DiffReport:
     def steps_per_second(self) -> float:
         return self.steps / self.elapsed if self.elapsed > 0 else 0.0
 
+    @property
+    def steps_per_cpu_second(self) -> float:
+        """Steps per CPU second of fuzzing: what one core does when it is not shared (load on the machine
+        lowers the wall figure, not this one, unless the CPU itself is throttled)."""
+        return self.steps / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+
     def merge(self, other: DiffReport) -> None:
-        """Add ``other`` (a worker's report run at the same time): steps and failures add, time is the longest."""
+        """Add ``other`` (a worker's report run at the same time): steps, CPU and failures add, time is the
+        longest."""
         self.steps += other.steps
         self.sequences += other.sequences
         self.elapsed = max(self.elapsed, other.elapsed)
+        self.cpu_seconds += other.cpu_seconds
+        self.per_worker.extend(other.per_worker)
         self.failures.extend(other.failures)
 
     def to_json(self) -> dict[str, Any]:
@@ -87,6 +105,10 @@ class DiffReport:
             "sequences": self.sequences,
             "elapsed": round(self.elapsed, 3),
             "steps_per_second": round(self.steps_per_second, 1),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "steps_per_cpu_second": round(self.steps_per_cpu_second, 1),
+            "wall": round(self.wall, 3),
+            "startup": round(self.startup, 3),
             "invariant_every": self.invariant_every,
             "workers": self.workers,
             "failures": [f.to_json() for f in self.failures],

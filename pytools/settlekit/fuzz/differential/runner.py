@@ -58,6 +58,18 @@ def make_world(project_root: Path, product: str, variant: int) -> World:
     raise ValueError(f"unknown product {product!r}")
 
 
+def warm_up(project_root: Path, products: tuple[str, ...]) -> None:
+    """Load the artifacts and storage layouts and deploy one world of each product, so that a worker's fuzzing
+    clock starts after its one-off set-up (a deployment that fails is left for the campaign to report)."""
+    for product in products:
+        try:
+            make_world(project_root, product, 0)
+        except SettlekitError:
+            raise
+        except Exception:  # noqa: S110 - the first sequence reports it as a finding
+            pass
+
+
 @dataclass
 class SequenceResult:
     """What one sequence did: the steps run (all of them, or up to and including the failing one)."""
