@@ -11,7 +11,11 @@
         - a liquidation never raises the borrower's debt, never seizes more than the exact entitlement
           repaid x bonus / price, and never records a deficit larger than the borrower's true shortfall
           debt - collateral x price / bonus;
-        - the debt liquidated in a block and in a window never exceeds the caps.
+        - the debt liquidated in a block and in any span of WINDOW_SECONDS never exceeds the caps: every successful
+          liquidation is recorded (timestamp, block, debt repaid, measured as the rise in `cash`), and after each
+          one the record is summed over (now - WINDOW_SECONDS, now] and over this block, independently of the
+          engine's buckets; the engine's own `block_usage()` and `window_used()` views are checked against the
+          caps as well.
 @dev Not for production. Cheatcodes are called from here (forge allows it from any contract).
 """
 
@@ -40,11 +44,13 @@ interface Engine:
     def deficit() -> uint256: view
     def last_good_price() -> uint256: view
     def block_usage() -> uint256: view
-    def window_usage() -> uint256: view
+    def window_used() -> uint256: view
+    def cash() -> uint256: view
     def PRICE_SCALE() -> uint256: view
     def BONUS_BPS() -> uint256: view
     def CAP_PER_BLOCK() -> uint256: view
     def CAP_PER_WINDOW() -> uint256: view
+    def WINDOW_SECONDS() -> uint256: view
 
 
 interface Token:
@@ -68,6 +74,8 @@ LENDERS: public(constant(address[2])) = [
 KEEPER: public(constant(address)) = 0x0000000000000000000000000000000000003001
 BPS: constant(uint256) = 10_000
 WAD: constant(uint256) = 10**18
+# @notice The most liquidations the record walks back over (more than any run's depth: see foundry.toml).
+MAX_RECORDS: constant(uint256) = 1_024
 
 ENGINE: public(immutable(Engine))
 DEBT: public(immutable(address))
@@ -80,8 +88,15 @@ debt_raised_by_liquidation: public(uint256)
 seized_above_entitlement: public(uint256)
 deficit_above_shortfall: public(uint256)
 cap_exceeded: public(uint256)
-# @notice Successful liquidations (to see that the fuzzer reaches them).
+# @notice Successful liquidations (to see that the fuzzer reaches them); also the length of the record below.
 liquidations: public(uint256)
+# @notice Liquidations after which the window cap was full with debt from more than one block (coverage: the
+#         rolling window did bind).
+window_filled: public(uint256)
+# @notice The record of successful liquidations, in order: timestamp, block number, debt repaid.
+record_time: public(HashMap[uint256, uint256])
+record_block: public(HashMap[uint256, uint256])
+record_repaid: public(HashMap[uint256, uint256])
 
 
 @deploy
@@ -222,6 +237,17 @@ def next_block():
 
 
 @external
+def wait(seconds: uint256):
+    """
+    @notice Up to one and a quarter windows pass in one new block (so that spans of about one window, where a
+            rolling window differs from a tumbling one, are reached often).
+    """
+    window: uint256 = staticcall ENGINE.WINDOW_SECONDS()
+    extcall VM.warp(block.timestamp + seconds % (window + window // 4) + 1)
+    extcall VM.roll(block.number + 1)
+
+
+@external
 def liquidate(who: uint256, cover: uint256):
     """
     @notice The keeper liquidates a borrower; the per-liquidation properties are checked around it.
@@ -232,9 +258,11 @@ def liquidate(who: uint256, cover: uint256):
     deficit_before: uint256 = staticcall ENGINE.deficit()
     price: uint256 = staticcall ENGINE.last_good_price()
     amount: uint256 = cover % (debt_before + 2) + 1
+    cash_before: uint256 = staticcall ENGINE.cash()
     if not self._call(KEEPER, abi_encode(borrower, amount, empty(uint256), method_id=method_id("liquidate(address,uint256,uint256)"))):
         return
-    self.liquidations += 1
+    n: uint256 = self.liquidations
+    self.liquidations = n + 1
     # The price used is the one accepted by this call (the guard may have taken a new round).
     price = staticcall ENGINE.last_good_price()
     debt_after: uint256 = staticcall ENGINE.debt_of(borrower)
@@ -255,5 +283,39 @@ def liquidate(who: uint256, cover: uint256):
     mask: uint256 = convert(max_value(uint128), uint256)
     if (staticcall ENGINE.block_usage()) & mask > staticcall ENGINE.CAP_PER_BLOCK():
         self.cap_exceeded += 1
-    if (staticcall ENGINE.window_usage()) & mask > staticcall ENGINE.CAP_PER_WINDOW():
+    window_used: uint256 = staticcall ENGINE.window_used()
+    if window_used > staticcall ENGINE.CAP_PER_WINDOW():
+        self.cap_exceeded += 1
+    if window_used == staticcall ENGINE.CAP_PER_WINDOW() and (staticcall ENGINE.block_usage()) & mask < window_used:
+        self.window_filled += 1
+    self._check_record(n, staticcall ENGINE.cash() - cash_before)
+
+
+@internal
+def _check_record(n: uint256, repaid: uint256):
+    """
+    @notice Appends liquidation `n` (now, this block, `repaid`) to the record and counts a violation if the record
+            holds more than CAP_PER_WINDOW over (now - WINDOW_SECONDS, now] or more than CAP_PER_BLOCK in this block.
+            Time only moves forward here, so the record is in time order and the walk back stops at the first
+            liquidation outside the span; checking after every liquidation covers every span (the heaviest one
+            ends at a liquidation).
+    @param n The liquidation's index in the record.
+    @param repaid The debt it repaid.
+    """
+    self.record_time[n] = block.timestamp
+    self.record_block[n] = block.number
+    self.record_repaid[n] = repaid
+    window: uint256 = staticcall ENGINE.WINDOW_SECONDS()
+    in_window: uint256 = 0
+    in_block: uint256 = 0
+    for back: uint256 in range(MAX_RECORDS):
+        if back > n:
+            break
+        j: uint256 = n - back
+        if self.record_time[j] + window <= block.timestamp:
+            break
+        in_window += self.record_repaid[j]
+        if self.record_block[j] == block.number:
+            in_block += self.record_repaid[j]
+    if in_window > staticcall ENGINE.CAP_PER_WINDOW() or in_block > staticcall ENGINE.CAP_PER_BLOCK():
         self.cap_exceeded += 1

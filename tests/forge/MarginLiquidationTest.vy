@@ -30,6 +30,8 @@ SCALE: constant(uint256) = 10**20
 LOW_PRICE: constant(int256) = 1_000 * 10**8
 BONUS: constant(uint256) = 10_500
 FEE: constant(uint256) = 1_000
+# @notice The engine's bucket length with the default one-hour window: ceil(3,600 / 4).
+BUCKET: constant(uint256) = 900
 
 
 event Liquidated:
@@ -271,34 +273,178 @@ def test_bad_debt_seizes_all_and_records_deficit():
 # --- caps ---------------------------------------------------------------------------------------------------------
 
 
+@internal
+def _capped_market(cap_block: uint256, cap_window: uint256) -> uint256:
+    """
+    @notice A market with the given caps (window one hour, so buckets of 900 s) and ALICE at HF 0.9 with a debt of
+            10,000 USDC (every liquidation below may close all it is allowed to: HF stays under 0.95).
+    @param cap_block The per-block cap.
+    @param cap_window The per-window cap.
+    @return The current bucket id (timestamp // 900).
+    """
+    cfg: MarginEngine.MarketConfig = fx._config()
+    cfg.cap_per_block = cap_block
+    cfg.cap_per_window = cap_window
+    self._market(cfg)
+    self._open_then_drop(ALICE, 10_000 * USDC, 11_250 * USDC)
+    assert staticcall fx.engine.BUCKET_SECONDS() == BUCKET
+    return block.timestamp // BUCKET
+
+
+@internal
+def _at(timestamp: uint256):
+    """
+    @notice Moves to `timestamp` in a new block, and the feed publishes LOW_PRICE again (so it is never stale).
+    @param timestamp The new block's time.
+    """
+    extcall VM.warp(timestamp)
+    extcall VM.roll(block.number + 1)
+    extcall fx.feed.set_answer(LOW_PRICE)
+
+
+@internal
+@view
+def _expect_buckets(expected: uint256[5]):
+    """
+    @notice Asserts the engine's `window_buckets()` (current bucket first) equal `expected`.
+    @param expected The debt per bucket expected.
+    """
+    got: uint256[5] = staticcall fx.engine.window_buckets()
+    for i: uint256 in range(5):
+        assert got[i] == expected[i]
+
+
+@internal
+def _liquidate_exactly(amount: uint256):
+    """
+    @notice KEEPER liquidates ALICE for `amount` and checks that exactly `amount` was repaid.
+    @param amount The debt to repay.
+    """
+    debt_before: uint256 = staticcall fx.engine.debt_of(ALICE)
+    fx._liquidate(KEEPER, ALICE, amount)
+    assert staticcall fx.engine.debt_of(ALICE) == debt_before - amount
+
+
 @external
 def test_cap_cuts_and_waits_for_next_block_and_window():
     """
     @notice Caps of 300 USDC per block and 500 per window: the first liquidation is cut to 300 (LiquidationCapped),
             a second one in the same block reverts "margin_engine: liquidation cap reached", the next block gets the
-            window's 200 left, then nothing until the next window.
+            window's 200 left, then nothing: not at the next full hour (a tumbling window would have refilled
+            there, allowing 1,000 within a few seconds), not one window length later, only once the bucket of
+            both liquidations has left the look-back.
     """
-    cfg: MarginEngine.MarketConfig = fx._config()
-    cfg.cap_per_block = 300 * USDC
-    cfg.cap_per_window = 500 * USDC
-    self._market(cfg)
-    self._open_then_drop(ALICE, 1_000 * USDC, 1_125 * USDC)
+    h0: uint256 = self._capped_market(300 * USDC, 500 * USDC)
+    t0: uint256 = block.timestamp
     extcall VM.expectEmit(True, True, True, True, fx.engine.address)
-    log LiquidationCapped(borrower=ALICE, requested=1_000 * USDC, allowed=300 * USDC)
-    fx._liquidate(KEEPER, ALICE, 1_000 * USDC)
-    assert staticcall fx.engine.debt_of(ALICE) == 700 * USDC
+    log LiquidationCapped(borrower=ALICE, requested=10_000 * USDC, allowed=300 * USDC)
+    fx._liquidate(KEEPER, ALICE, 10_000 * USDC)
+    assert staticcall fx.engine.debt_of(ALICE) == 9_700 * USDC
     extcall VM.prank(KEEPER)
     extcall VM.expectRevert(b"margin_engine: liquidation cap reached")
     extcall fx.engine.liquidate(ALICE, 1, 0)
     extcall VM.roll(block.number + 1)
     assert staticcall fx.engine.liquidation_room() == 200 * USDC
-    fx._liquidate(KEEPER, ALICE, 1_000 * USDC)
-    assert staticcall fx.engine.debt_of(ALICE) == 500 * USDC
-    extcall VM.roll(block.number + 1)
+    extcall VM.expectEmit(True, True, True, True, fx.engine.address)
+    log LiquidationCapped(borrower=ALICE, requested=9_700 * USDC, allowed=200 * USDC)
+    fx._liquidate(KEEPER, ALICE, 10_000 * USDC)
+    assert staticcall fx.engine.debt_of(ALICE) == 9_500 * USDC
+    self._at(block.timestamp + 12)
     assert staticcall fx.engine.liquidation_room() == 0
-    extcall VM.warp((block.timestamp // 3_600 + 1) * 3_600)
-    extcall fx.feed.set_answer(LOW_PRICE)
+    extcall VM.prank(KEEPER)
+    extcall VM.expectRevert(b"margin_engine: liquidation cap reached")
+    extcall fx.engine.liquidate(ALICE, 1, 0)
+    # The next full hour: still nothing (the window rolls, it does not reset).
+    self._at((t0 // 3_600 + 1) * 3_600)
+    assert staticcall fx.engine.liquidation_room() == 0
+    # Exactly one window after the liquidations: still nothing (the look-back is longer, by up to one bucket).
+    self._at(t0 + 3_600)
+    assert staticcall fx.engine.liquidation_room() == 0
+    # Bucket h0 leaves the look-back when bucket h0 + 5 starts.
+    self._at((h0 + 5) * BUCKET)
     assert staticcall fx.engine.liquidation_room() == 300 * USDC
+    self._liquidate_exactly(300 * USDC)
+
+
+@external
+def test_window_room_zero_until_oldest_bucket_drops_out():
+    """
+    @notice Named boundary: caps of 500 per block and per window; 300 liquidated in bucket h0, 200 in bucket h0 + 1.
+            One second before bucket h0 + 5 starts the room is still 0; exactly at its start bucket h0's 300 drop out
+            (room 300); one second before bucket h0 + 6 it is still 300; exactly at its start the 200 drop out too.
+            Each amount drops out at least WINDOW seconds after it was liquidated.
+    """
+    h0: uint256 = self._capped_market(500 * USDC, 500 * USDC)
+    t0: uint256 = block.timestamp
+    self._liquidate_exactly(300 * USDC)
+    self._at((h0 + 1) * BUCKET)
+    t1: uint256 = block.timestamp
+    self._liquidate_exactly(200 * USDC)
+    assert staticcall fx.engine.window_used() == 500 * USDC
+    self._at((h0 + 5) * BUCKET - 1)
+    assert staticcall fx.engine.liquidation_room() == 0
+    self._expect_buckets([0, 0, 0, 200 * USDC, 300 * USDC])
+    extcall VM.prank(KEEPER)
+    extcall VM.expectRevert(b"margin_engine: liquidation cap reached")
+    extcall fx.engine.liquidate(ALICE, 1, 0)
+    self._at((h0 + 5) * BUCKET)
+    assert block.timestamp >= t0 + 3_600
+    self._expect_buckets([0, 0, 0, 0, 200 * USDC])
+    assert staticcall fx.engine.liquidation_room() == 300 * USDC
+    self._at((h0 + 6) * BUCKET - 1)
+    assert staticcall fx.engine.liquidation_room() == 300 * USDC
+    self._at((h0 + 6) * BUCKET)
+    assert block.timestamp >= t1 + 3_600
+    assert staticcall fx.engine.liquidation_room() == 500 * USDC
+    # Nothing was stored in between, so the first liquidation now sees an empty window and fills it.
+    self._liquidate_exactly(500 * USDC)
+    self._expect_buckets([500 * USDC, 0, 0, 0, 0])
+    assert staticcall fx.engine.liquidation_room() == 0
+
+
+@external
+def test_liquidations_straddling_a_bucket_edge():
+    """
+    @notice Named boundary: 250 liquidated at the last second of bucket h and 250 at the first second of bucket
+            h + 1 (two blocks, one second apart) land in different buckets and leave the look-back one bucket apart:
+            the first exactly when bucket h + 5 starts (WINDOW + 1 s after it, the shortest look-back), the second
+            when bucket h + 6 starts (WINDOW + BUCKET s after it, the longest). At no time in between is there room
+            beyond what the true rolling window would give.
+    """
+    h0: uint256 = self._capped_market(500 * USDC, 500 * USDC)
+    h: uint256 = h0 + 1
+    self._at((h + 1) * BUCKET - 1)
+    self._liquidate_exactly(250 * USDC)
+    self._at((h + 1) * BUCKET)
+    self._liquidate_exactly(250 * USDC)
+    self._expect_buckets([250 * USDC, 250 * USDC, 0, 0, 0])
+    assert staticcall fx.engine.liquidation_room() == 0
+    # One window after the first liquidation (the true rolling window would free its 250 now): not yet.
+    self._at((h + 1) * BUCKET - 1 + 3_600)
+    assert staticcall fx.engine.liquidation_room() == 0
+    self._at((h + 5) * BUCKET)
+    assert staticcall fx.engine.liquidation_room() == 250 * USDC
+    self._expect_buckets([0, 0, 0, 0, 250 * USDC])
+    self._at((h + 6) * BUCKET - 1)
+    assert staticcall fx.engine.liquidation_room() == 250 * USDC
+    self._at((h + 6) * BUCKET)
+    assert staticcall fx.engine.liquidation_room() == 500 * USDC
+
+
+@external
+def test_block_cap_resets_with_the_block_not_the_time():
+    """
+    @notice Caps of 300 per block and 10,000 per window: a new block at the same timestamp gets a fresh block cap
+            (the block cap is per block number), and both blocks' liquidations count in the same bucket.
+    """
+    self._capped_market(300 * USDC, 10_000 * USDC)
+    self._liquidate_exactly(300 * USDC)
+    assert staticcall fx.engine.liquidation_room() == 0
+    extcall VM.roll(block.number + 1)
+    assert staticcall fx.engine.liquidation_room() == 300 * USDC
+    self._liquidate_exactly(300 * USDC)
+    self._expect_buckets([600 * USDC, 0, 0, 0, 0])
+    assert staticcall fx.engine.window_used() == 600 * USDC
 
 
 @external
