@@ -14,6 +14,7 @@ from settlekit.model.margin import (
     BPS,
     WAD,
     Feed,
+    Liquidation,
     MarginModel,
     MarginRevert,
     MarketConfig,
@@ -216,3 +217,89 @@ def test_differential_random_scenarios(anvil: Anvil, artifacts: ArtifactStore, s
     check = market.accounting()
     assert check["cash"] + check["total_debt"] == check["total_assets"]
     assert 0 <= check["dust"] <= 2
+
+
+# --- the rolling window: the model's buckets, and chain == model across bucket edges --------------------------------
+
+
+def test_model_window_rolls_by_buckets() -> None:
+    """Buckets of ceil(window / 4) s (601 s -> 151 s); an amount leaves the look-back when the fifth bucket after
+    its own starts, never earlier than one window after it was liquidated, and a new block refreshes the block cap
+    only."""
+    cfg = MarketConfig(cap_per_block=500 * USDC, cap_per_window=800 * USDC, window_seconds=601)
+    model = _model(cfg)
+    assert model.bucket_seconds == 151
+    model.deposit("alice", 11_250 * USDC * 10**9)
+    model.borrow("alice", 10_000 * USDC)
+    _drop(model, 1_000 * 10**8)
+    model.block += 1
+    t0 = model.now
+    first = model.liquidate("keeper", "alice", 10_000 * USDC)
+    assert first.capped
+    assert first.repaid == 500 * USDC
+    assert model.liquidation_room() == 0
+    model.block += 1
+    assert model.liquidation_room() == 300 * USDC
+    head = t0 // 151
+    model.now, model.block = (head + 5) * 151 - 1, model.block + 1
+    model.feed = Feed(1_000 * 10**8, model.now)
+    assert model.window_buckets() == [0, 0, 0, 0, 500 * USDC]
+    assert model.liquidation_room() == 300 * USDC
+    model.now += 1
+    assert model.now >= t0 + 601
+    assert model.window_buckets() == [0] * 5
+    assert model.liquidation_room() == 500 * USDC
+
+
+def _repaid(result: object) -> int:
+    """The debt a successful liquidation repaid (fails on a revert)."""
+    assert isinstance(result, Liquidation), result
+    return result.repaid
+
+
+def _reason(result: object) -> str:
+    """The reason of a reverted call (fails on a success)."""
+    assert isinstance(result, MarginRevert), result
+    return result.reason
+
+
+def test_differential_rolling_window_edges(anvil: Anvil, artifacts: ArtifactStore) -> None:
+    """Chain and model side by side through liquidations placed on bucket edges (the last second of a bucket, the
+    first of the next, one second before and at the moment the oldest bucket leaves the look-back), with the
+    buckets, the raw cap slots and the room compared after every step, and the cap reverts' reasons compared."""
+    cfg = MarketConfig(cap_per_block=700 * USDC, cap_per_window=1_500 * USDC, window_seconds=600)
+    market = MarginMarket.deploy(anvil, artifacts, cfg)
+    a = market.accounts
+    keeper, borrower = a[7], a[4]
+    m = market.model
+    assert market.engine.functions.BUCKET_SECONDS().call() == m.bucket_seconds == 150
+    for account in a[2:8]:
+        market.mint(market.debt, account, 10**12)
+        market.mint(market.coll, account, 100 * ETH)
+    market.act(a[2], "supply", 50_000 * USDC)
+    market.act(borrower, "deposit", 10 * ETH)
+    market.act(borrower, "borrow", 14_000 * USDC)
+    market.set_price(1_500 * 10**8)  # 15,000 USDC of collateral for 14,000 owed: HF 0.857, fully closable
+
+    def liquidate(timestamp: int, cover: int = 2**255) -> object:
+        """Liquidate in a block at exactly ``timestamp``, the feed having published a second before if it can."""
+        if m.now < timestamp - 1:
+            market.set_price(1_500 * 10**8, seconds=timestamp - 1 - m.now)
+        result = market.act(keeper, "liquidate", borrower, cover, 0, seconds=timestamp - m.now)
+        assert m.now == timestamp
+        return result
+
+    head = (m.now + 300) // 150
+    # 700 (the block cap) at the last second of bucket head, 700 at the first second of head + 1, then the window's
+    # last 100 (cut by the window cap) 12 s later.
+    assert _repaid(liquidate((head + 1) * 150 - 1)) == 700 * USDC
+    assert _repaid(liquidate((head + 1) * 150)) == 700 * USDC
+    assert m.window_buckets() == [700 * USDC, 700 * USDC, 0, 0, 0]
+    assert _repaid(liquidate(m.now + 12)) == 100 * USDC
+    # The window is full: a lone liquidation reverts with the cap's reason on both sides (compared exactly).
+    assert _reason(liquidate(m.now + 12, 1)) == "margin_engine: liquidation cap reached"
+    # One second before bucket head leaves the look-back: still nothing; at that second, its 700 come back.
+    assert _reason(liquidate((head + 5) * 150 - 1)) == "margin_engine: liquidation cap reached"
+    assert _repaid(liquidate((head + 5) * 150)) == 700 * USDC
+    assert m.window_buckets() == [700 * USDC, 0, 0, 0, 800 * USDC]
+    market.compare()

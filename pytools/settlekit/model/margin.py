@@ -310,7 +310,7 @@ class MarginModel:
         return ((slot0 >> 192) << 128) | ((slot0 >> 96) & MASK_96)
 
     @property
-    def window_usage(self) -> int:
+    def window_used(self) -> int:
         """The rolling window usage now (the contract's ``window_used()``)."""
         return sum(self.window_buckets())
 

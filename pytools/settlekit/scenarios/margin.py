@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
 from web3.contract import Contract
 
 from settlekit import contracts
 from settlekit.build import ArtifactStore
-from settlekit.chain import Anvil
-from settlekit.errors import ReasonRevert, revert_from_exception
+from settlekit.chain import Anvil, RpcError
+from settlekit.errors import ContractRevert, EmptyRevert, ReasonRevert, decode_revert, revert_from_exception
 from settlekit.model.margin import Feed, MarginModel, MarginRevert, MarketConfig, price_scale_for
 
 USDC = 10**6
@@ -143,14 +144,27 @@ class MarginMarket:
         return results
 
     def _check_reason(self, receipt: Any, expected: MarginRevert) -> None:
-        """A lone failed transaction is the first of its block, so replaying it on the parent state gives its exact
-        revert unless the reason depends on the block's time; compare the reason then."""
-        decoded = contracts.replay_failure(self.anvil.w3, receipt)
+        """A lone failed transaction is the first of its block, so replaying it on the parent state, with the block's
+        own timestamp and number (eth_call block overrides), gives its exact revert, time-dependent ones included
+        (stale price, grace period, jump confirmation, caps): compare the reason to the model's."""
+        decoded = self.replay_in_block(receipt)
         if isinstance(decoded, ReasonRevert) and decoded.text == expected.reason:
             return
-        if expected.reason.startswith("price_guard:") or "healthy" in expected.reason or "cap" in expected.reason:
-            return  # time-dependent: the replay runs with the parent block's timestamp and number
         raise Divergence(f"revert {decoded!r} != model {expected.reason!r}")
+
+    def replay_in_block(self, receipt: Any) -> ContractRevert:
+        """The revert of a mined failed transaction, replayed with eth_call on its parent block's state under its own
+        block's timestamp and number; exact for the first transaction of a block."""
+        w3 = self.anvil.w3
+        tx = w3.eth.get_transaction(receipt["transactionHash"])
+        block = w3.eth.get_block(receipt["blockNumber"])
+        call = {"from": tx["from"], "to": tx["to"], "data": HexBytes(tx["input"]).to_0x_hex(), "gas": hex(tx["gas"])}
+        overrides = {"time": hex(int(block["timestamp"])), "number": hex(int(block["number"]))}
+        try:
+            self.anvil.rpc.call("eth_call", call, hex(int(block["number"]) - 1), {}, overrides)
+        except RpcError as error:
+            return decode_revert(error.data if isinstance(error.data, str) else None)
+        return EmptyRevert()
 
     def _model_call(self, sender: ChecksumAddress, name: str, args: tuple[Any, ...]) -> Any:
         m = self.model
@@ -189,12 +203,15 @@ class MarginMarket:
                 "deficit",
                 "protocol_fees",
                 "block_usage",
-                "window_usage",
+                "window_used",
+                "liquidation_room",
                 "last_good_price",
                 "last_good_updated_at",
                 "pending_since",
             )
         }
+        state["window_buckets"] = list(e.window_buckets().call())
+        state["cap_slots"] = list(e.cap_slots().call())
         for account in self.accounts[2:]:
             state[f"shares[{account}]"] = e.shares(account).call()
             state[f"collateral[{account}]"] = e.collateral(account).call()
@@ -213,7 +230,10 @@ class MarginMarket:
             "deficit": m.deficit,
             "protocol_fees": m.protocol_fees,
             "block_usage": m.block_usage,
-            "window_usage": m.window_usage,
+            "window_used": m.window_used,
+            "liquidation_room": m.liquidation_room(),
+            "window_buckets": m.window_buckets(),
+            "cap_slots": list(m.cap_slots),
             "last_good_price": g.last_good_price,
             "last_good_updated_at": g.last_good_updated_at,
             "pending_since": g.pending_since,
