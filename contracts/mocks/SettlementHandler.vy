@@ -53,6 +53,8 @@ exits_blocked: public(uint256)
 paid_before_settle: public(uint256)
 minted_after_expiry: public(uint256)
 settled_twice: public(uint256)
+# @notice Times a second `initialize` of the clone succeeded (must stay 0).
+reinitialized: public(uint256)
 
 
 @deploy
@@ -79,6 +81,26 @@ def accept_series_ownership():
     if staticcall self.series.owner() == self:
         return
     extcall self.series.accept_ownership()
+
+
+@external
+def reinitialize(caller_seed: uint256, as_handler: bool):
+    """
+    @notice Tries to initialise the (already initialised) clone again, as a writer, a holder or the handler (its
+            owner), naming the caller as the new owner and guardian; counts any success in `reinitialized`.
+    @param caller_seed Picks the caller among the actors.
+    @param as_handler Call as the handler (the owner) instead.
+    """
+    caller: address = self if as_handler else self._actor(caller_seed % 2, caller_seed // 2)
+    if not as_handler:
+        extcall VM.prank(caller)
+    ok: bool = raw_call(
+        self.series.address,
+        abi_encode(caller, caller, method_id=method_id("initialize(address,address)")),
+        revert_on_failure=False,
+    )
+    if ok:
+        self.reinitialized += 1
 
 
 @internal

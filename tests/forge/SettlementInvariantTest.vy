@@ -25,6 +25,8 @@ CAP: constant(uint256) = 7
 token: MockERC20.__interface__
 series: SettlementSeries.__interface__
 handler: SettlementHandler.__interface__
+factory: SeriesFactory.__interface__
+code_hash: bytes32
 
 
 @external
@@ -38,6 +40,8 @@ def setUp():
     oracle: MockAggregator.__interface__ = fx._oracle()
     extcall oracle.set_answer(1)
     self.series = fx._create(factory, self.token.address, oracle.address, STRIKE, CAP, M, GUARDIAN)
+    self.factory = factory
+    self.code_hash = self.series.address.codehash
     self.handler = SettlementHandler.__interface__(
         fx._deploy("SettlementHandler.vy", abi_encode(self.series.address, self.token.address, oracle.address))
     )
@@ -176,3 +180,20 @@ def test_handler_drives_a_full_lifecycle():
     # 11 + 21 + 31 = 63 units at M, n = 3 of 7: every wei is accounted for
     total: uint256 = 63 * M
     assert staticcall self.handler.ghost_paid() + staticcall self.handler.ghost_reclaimed() + staticcall self.handler.ghost_swept() == total
+
+
+@external
+@view
+def invariant_clone_terms_and_owner_fixed():
+    """
+    @notice Whatever the handler does (including initialising the clone again as anyone), the clone stays the
+            registered 365-byte proxy it was created as, with the same terms, and its owner stays the handler.
+    """
+    assert staticcall self.handler.reinitialized() == 0
+    assert self.series.address.codehash == self.code_hash
+    assert staticcall self.factory.is_series(self.series.address)
+    assert staticcall self.series.owner() == self.handler.address
+    assert staticcall self.series.STRIKE() == STRIKE
+    assert staticcall self.series.CAP() == CAP
+    assert staticcall self.series.MAX_PAYOUT_PER_UNIT() == M
+    assert staticcall self.series.EXPIRY() == fx.EXPIRY
