@@ -365,6 +365,69 @@ def test_blueprint_steps_deploy_and_verify(chain: Anvil, settlekit_project, tmp_
     assert "is a blueprint and cannot take constructor arguments" in json.loads(refused.stdout)["message"]
 
 
+def test_settlement_plan_factory_creates_clones_and_blueprint_series(
+    chain: Anvil, settlekit_project, artifacts, tmp_path: Path
+) -> None:
+    # the project's own settlement plan, deployed and verified by the CLI, gives a factory wired to the deployed
+    # blueprint and clone implementation; both creation paths work on it and the clone is the 365-byte proxy
+    plan = tmp_path / "settlekit.toml"
+    plan.write_text((settlekit_project.root / "settlekit.toml").read_text().replace("http://127.0.0.1:8545", chain.url))
+    out = tmp_path / "deployments"
+    result = run_cli("deploy", "settlement", "--plan", str(plan), "--deployments-dir", str(out), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    addresses = json.loads(result.stdout)["addresses"]
+    verified = run_cli("verify", "settlement", "--plan", str(plan), "--deployments-dir", str(out), "--json")
+    assert verified.returncode == 0, verified.stdout
+    codes = {c["step"]: c["code"] for c in json.loads(verified.stdout)["contracts"]}
+    assert codes["series_implementation"] == "runtime and immutables match"
+    assert codes["series_factory"] == "runtime and immutables match"
+    w3 = chain.w3
+    creator = w3.eth.accounts[0]
+    factory = w3.eth.contract(address=addresses["series_factory"], abi=artifacts.get("SeriesFactory").abi)
+    token = w3.eth.contract(address=addresses["collateral"], abi=artifacts.get("MockERC20").abi)
+    assert factory.functions.IMPLEMENTATION().call() == addresses["series_implementation"]
+    assert factory.functions.BLUEPRINT().call() == addresses["series_blueprint"]
+    expiry = int(w3.eth.get_block("latest")["timestamp"]) + 86_400
+    created = []
+    for create in (factory.functions.create_series, factory.functions.create_series_from_blueprint):
+        w3.eth.wait_for_transaction_receipt(token.functions.mint(creator, 10_000).transact({"from": creator}))
+        w3.eth.wait_for_transaction_receipt(
+            token.functions.approve(factory.address, 10_000).transact({"from": creator})
+        )
+        call = create(
+            addresses["collateral"],
+            addresses["oracle"],
+            2_000,
+            500,
+            10**6,
+            expiry,
+            3_600,
+            expiry,
+            creator,
+            creator,
+            GUARDIAN,
+        )
+        receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": creator}))
+        assert receipt["status"] == 1
+        created.append(factory.events.SeriesCreated().process_receipt(receipt)[0]["args"]["series"])
+    clone, full = created
+    implementation = bytes.fromhex(addresses["series_implementation"][2:])
+    clone_code = bytes(w3.eth.get_code(clone))
+    assert len(clone_code) == 365
+    assert clone_code[:45] == bytes.fromhex("363d3d373d3d3d363d73") + implementation + bytes.fromhex(
+        "5af43d82803e903d91602b57fd5bf3"
+    )
+    assert len(bytes(w3.eth.get_code(full))) > 10_000
+    series_abi = artifacts.get("SettlementSeries").abi
+    for address in created:
+        series = w3.eth.contract(address=address, abi=series_abi)
+        assert series.functions.owner().call() == creator
+        assert series.functions.guardian().call() == GUARDIAN
+        assert series.functions.CAP().call() == 500
+        assert series.functions.EXPIRY().call() == expiry
+    assert factory.functions.series_count().call() == 2
+
+
 def test_struct_constructor_arguments_encode_like_web3(artifacts) -> None:
     from settlekit.deploy.executor import constructor_types, init_code
     from settlekit.model.margin import MarketConfig
