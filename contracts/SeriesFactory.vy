@@ -5,9 +5,10 @@
 @license Apache-2.0
 @notice Creates settlement series and keeps one registry of them for the watcher, in two shapes:
         `create_series` deploys a clone (an EIP-1167 minimal proxy of the SettlementSeriesClone implementation with
-        the series' terms appended to its code, initialised in the same transaction), which costs about 200,000
-        gas; `create_series_from_blueprint` deploys an independent full SettlementSeries from an ERC-5202
-        blueprint with `create_from_blueprint` (about 3.5 million gas, the ~16 KB runtime being deposited).
+        the series' terms appended to its code, initialised in the same transaction), which costs about 236,000
+        gas of execution; `create_series_from_blueprint` deploys an independent full SettlementSeries from an
+        ERC-5202 blueprint with `create_from_blueprint` (about 3.76 million gas, the ~17.9 KB runtime being
+        deposited at 200 gas per byte).
         Both have the same logic (the `settlement_series` module) and the same external API.
 @dev Before deploying, the factory probes the collateral: it pulls PROBE_AMOUNT wei from the creator with an
      exact-amount check and sends it straight back with another, so a fee-on-transfer (or rebasing) token is
