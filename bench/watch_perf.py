@@ -106,6 +106,13 @@ class TimedRpc(RpcClient):
         finally:
             self.seconds += time.perf_counter() - started
 
+    def call_bounded(self, method: str, *params: Any, max_bytes: int, timeout: float | None = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().call_bounded(method, *params, max_bytes=max_bytes, timeout=timeout)
+        finally:
+            self.seconds += time.perf_counter() - started
+
 
 class TimedDecoder(EventDecoder):
     seconds = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +25,16 @@ class RpcError(SettlekitError):
 
 class RpcConnectionError(SettlekitError):
     """The node could not be reached or did not answer in time."""
+
+
+class RpcResponseTooLargeError(RpcError):
+    """An answer longer than the caller's byte limit, abandoned unread (see :meth:`RpcClient.call_bounded`)."""
+
+    def __init__(self, method: str, limit: int, size: int | None) -> None:
+        seen = f"{size:,} bytes" if size is not None else "more"
+        super().__init__(method, -32099, f"response size {seen} over the limit of {limit:,} bytes")
+        self.limit = limit
+        self.size = size  # the announced Content-Length, None when the body was chunked (cut at the limit)
 
 
 def redact_url(url: str) -> str:
@@ -70,6 +81,48 @@ class RpcClient:
         if error is not None:
             raise RpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
         return body.get("result")
+
+    def call_bounded(self, method: str, *params: Any, max_bytes: int, timeout: float | None = None) -> Any:
+        """Like :meth:`call`, but an answer longer than ``max_bytes`` is abandoned without being read or parsed:
+        :class:`RpcResponseTooLargeError` (the connection is dropped, not drained). For calls whose answer size the
+        caller cannot know in advance (eth_getLogs over a range): the body of a JSON-RPC answer takes about twice
+        its length once parsed into Python objects, so a limit on bytes is a limit on memory."""
+        payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        try:
+            response = self._session.post(self.url, json=payload, timeout=timeout or self.timeout, stream=True)
+            try:
+                body = self._read_bounded(method, response, max_bytes)
+            finally:
+                response.close()
+        except requests.RequestException as exc:
+            raise RpcConnectionError(
+                f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
+                hint="check that the node is running and the RPC URL is right",
+            ) from None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise RpcConnectionError(
+                f"{method} to {redact_url(self.url)} returned HTTP {response.status_code} with a non-JSON body",
+                hint="check that the URL points at a JSON-RPC endpoint",
+            ) from None
+        del body  # the text is garbage once parsed: free it before the caller builds anything from the answer
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if error is not None:
+            raise RpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+        return answer.get("result") if isinstance(answer, dict) else None
+
+    @staticmethod
+    def _read_bounded(method: str, response: requests.Response, max_bytes: int) -> bytearray:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+            raise RpcResponseTooLargeError(method, max_bytes, int(announced))
+        body = bytearray()  # grown in place: no list of chunks joined into a second copy
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            body += chunk
+            if len(body) > max_bytes:  # chunked (no Content-Length) or a node that announced less than it sent
+                raise RpcResponseTooLargeError(method, max_bytes, None)
+        return body
 
     def close(self) -> None:
         self._session.close()

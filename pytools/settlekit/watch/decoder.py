@@ -39,7 +39,7 @@ class _Fallback(Exception):
     """A word the fast path does not vouch for: decode the whole log with eth_abi instead."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DecodedLog:
     contract: str
     event: str

@@ -14,10 +14,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from settlekit.chain.rpc import RpcClient, RpcConnectionError, RpcError
+from settlekit.chain.rpc import RpcClient, RpcConnectionError, RpcError, RpcResponseTooLargeError
 from settlekit.exceptions import SettlekitError
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.incidents import IncidentLog, Notifier
@@ -51,6 +52,10 @@ class FollowerConfig:
     backfill_fast_seconds: float = 1.0  # a range call faster than this doubles the next range...
     backfill_max_logs: int = 10_000  # ...unless it returned over half this many logs; over this, the range shrinks
     backfill_step_events: int = 20_000  # a step stops backfilling after this many events (bounds the step's memory)
+    # A range whose JSON answer is longer than backfill_max_logs * this is abandoned unread and cut (a log is about
+    # 700-900 bytes of JSON, so this is about twice the log budget): bounds the memory of a range before it is read.
+    backfill_log_bytes: int = 1_500
+    backfill_prefetch: bool = True  # fetch the next range while the current one is decoded and stored
     reorg_warning_depth: int = 1  # a reorg at least this deep opens a warning incident
     reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
 
@@ -64,6 +69,17 @@ class StepReport:
     backfill_pending: bool = False  # the step stopped at its event budget below the finalized block: step again now
     events: list[EventRow] = field(default_factory=list)
     reorgs: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Range:
+    """One backfill range as fetched: its logs (the node's JSON, parsed) and its last block's header."""
+
+    first: int
+    last: int
+    logs: list[dict[str, Any]]
+    header: BlockRow
+    seconds: float  # how long the eth_getLogs call took
 
 
 def _block_row(raw: dict[str, Any]) -> BlockRow:
@@ -221,54 +237,98 @@ class Follower:
 
     def _backfill(self, start: int, end: int, report: StepReport) -> BlockRow:
         """Ingest [start, end] (all at or below the node's finalized block) with range eth_getLogs calls whose size
-        adapts: halved when the node refuses ("too many results") or times out, doubled when a call is fast. Only the
-        last block's header is stored: below finality the parent-hash chain is not needed (a reorg there is a
-        critical incident anyway), and the follower's linked list continues from that block."""
+        adapts: halved when the node refuses ("too many results") or times out, cut when the answer is over the byte
+        limit, doubled when a call is fast. Only the last block's header is stored: below finality the parent-hash
+        chain is not needed (a reorg there is a critical incident anyway), and the follower's linked list continues
+        from that block.
+
+        While one range is decoded and stored, the next one is fetched in a worker thread (``backfill_prefetch``):
+        the node's work and the HTTP transfer overlap this process's. At most two ranges are in memory, and the
+        worker is joined before this returns or raises, so nothing else ever uses the RPC client concurrently."""
         number = start
-        while number <= end and report.ingested_events < self.config.backfill_step_events:
-            last = min(end, number + self.backfill_range - 1)
-            began = time.monotonic()
-            try:
-                logs = (
-                    self.rpc.call(
-                        "eth_getLogs",
-                        {"fromBlock": hex(number), "toBlock": hex(last), "address": self.decoder.addresses},
-                    )
-                    if self.decoder.addresses
-                    else []
-                )
-            except (RpcError, RpcConnectionError) as error:
-                message = error.message.lower()
-                if self.backfill_range > 1 and any(word in message for word in _RANGE_TOO_BIG):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlekit-backfill") as pool:
+            ahead: Future[_Range] | None = None  # the fetch of [number, ...] already running, if any
+            while number <= end and report.ingested_events < self.config.backfill_step_events:
+                last = min(end, number + self.backfill_range - 1)
+                try:
+                    fetched = ahead.result() if ahead is not None else self._fetch_range(number, last)
+                except RpcResponseTooLargeError as error:
                     self.backfill_calls.append((number, last, "too big"))
-                    self.backfill_range = max(1, self.backfill_range // 2)
+                    self._shrink_for(error, last - number + 1)
                     continue
-                raise
-            elapsed = time.monotonic() - began
-            self.backfill_calls.append((number, last, "ok"))
-            # At or below the node's finalized block: stored as finalized at once (promoting them later would
-            # rewrite every row a second time, as much work as inserting it).
-            rows = [row for row in (self._event_row(log, "finalized") for log in logs or []) if row is not None]
-            header = self._block_by_number(last)
-            if header is None:
-                raise NodeAnswerError(
-                    f"the node has logs up to block {last} but not the block itself",
-                    hint="the follower retries on its next step",
-                )
-            self.store.ingest([header], rows)
-            report.ingested_blocks += last - number + 1
-            report.ingested_events += len(rows)
-            report.events.extend(rows)
-            report.backfilled_to = last
-            count, most = len(logs or []), self.config.backfill_max_logs
-            if count > most:  # shrink in proportion, so the next range holds about `most` logs
-                self.backfill_range = max(1, self.backfill_range * most // count)
-            elif elapsed < self.config.backfill_fast_seconds and count <= most // 2:
-                self.backfill_range = min(self.config.backfill_max_range, self.backfill_range * 2)
-            number = last + 1
+                except (RpcError, RpcConnectionError) as error:
+                    message = error.message.lower()
+                    if self.backfill_range > 1 and any(word in message for word in _RANGE_TOO_BIG):
+                        self.backfill_calls.append((number, last, "too big"))
+                        self.backfill_range = max(1, self.backfill_range // 2)
+                        continue
+                    raise
+                finally:
+                    ahead = None
+                assert (fetched.first, fetched.last) == (number, last)
+                self.backfill_calls.append((number, last, "ok"))
+                self._adapt_range(len(fetched.logs), fetched.seconds)
+                following = last + 1
+                if (
+                    self.config.backfill_prefetch
+                    and following <= end
+                    and report.ingested_events + len(fetched.logs) < self.config.backfill_step_events
+                ):
+                    ahead = pool.submit(self._fetch_range, following, min(end, following + self.backfill_range - 1))
+                self._store_range(fetched, report)
+                number = following
         tip = self.store.tip()
         assert tip is not None
         return tip
+
+    def _fetch_range(self, first: int, last: int) -> _Range:
+        """One range's logs and its last block's header (run in the prefetch worker: no bookkeeping here)."""
+        began = time.monotonic()
+        logs = self._range_logs(first, last)
+        seconds = time.monotonic() - began
+        header = self._block_by_number(last)
+        if header is None:
+            raise NodeAnswerError(
+                f"the node has logs up to block {last} but not the block itself",
+                hint="the follower retries on its next step",
+            )
+        return _Range(first, last, logs, header, seconds)
+
+    def _range_logs(self, first: int, last: int) -> list[dict[str, Any]]:
+        if not self.decoder.addresses:
+            return []
+        query = {"fromBlock": hex(first), "toBlock": hex(last), "address": self.decoder.addresses}
+        if first == last or not isinstance(self.rpc, RpcClient):
+            # One block cannot be split further (its logs are bounded by the block gas limit); a stand-in client
+            # that only offers call() (a test double wrapping the node) is asked plainly.
+            return list(self.rpc.call("eth_getLogs", query) or [])
+        limit = self.config.backfill_max_logs * self.config.backfill_log_bytes
+        return list(self.rpc.call_bounded("eth_getLogs", query, max_bytes=limit) or [])
+
+    def _shrink_for(self, error: RpcResponseTooLargeError, width: int) -> None:
+        """An answer over the byte limit: cut the range in proportion to the announced size (at least by half)."""
+        target = width // 2
+        if error.size:
+            target = min(target, width * error.limit // error.size)
+        self.backfill_range = max(1, target)
+
+    def _adapt_range(self, count: int, seconds: float) -> None:
+        most = self.config.backfill_max_logs
+        if count > most:  # shrink in proportion, so the next range holds about `most` logs
+            self.backfill_range = max(1, self.backfill_range * most // count)
+        elif seconds < self.config.backfill_fast_seconds and count <= most // 2:
+            self.backfill_range = min(self.config.backfill_max_range, self.backfill_range * 2)
+
+    def _store_range(self, fetched: _Range, report: StepReport) -> None:
+        # At or below the node's finalized block: stored as finalized at once (promoting them later would rewrite
+        # every row a second time, as much work as inserting it).
+        rows = [row for row in (self._event_row(log, "finalized") for log in fetched.logs) if row is not None]
+        fetched.logs = []  # the parsed JSON is the biggest thing in memory: drop it before the insert
+        self.store.ingest([fetched.header], rows)
+        report.ingested_blocks += fetched.last - fetched.first + 1
+        report.ingested_events += len(rows)
+        report.events.extend(rows)
+        report.backfilled_to = fetched.last
 
     def _reorg(self, new_block: BlockRow, report: StepReport) -> None:
         old_tip = self.store.tip()

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from settlekit.watch import schema
 
 
-@dataclass(frozen=True)
+# slots: a backfill step holds tens of thousands of these at once (StepReport.events); no per-row __dict__
+@dataclass(frozen=True, slots=True)
 class BlockRow:
     number: int
     hash: str
@@ -27,7 +28,7 @@ class BlockRow:
     canonical: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     block_hash: str
     log_index: int
