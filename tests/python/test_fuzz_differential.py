@@ -16,6 +16,8 @@ from settlekit.exceptions import SettlekitError
 from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
 from settlekit.fuzz.differential.shrink import shrink
 
+from support import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 # The planted bug: the holder's payout in _pay rounds up instead of down (wherever _pay lives now).
 PAYOUT_LINE = re.compile(r"(payout: uint256 = math\._mul_div\(.*numerator.*), False\)")
@@ -98,6 +100,13 @@ def test_planted_rounding_bug_is_found_shrunk_and_replayed(mutant_root: Path, tm
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 failed" in run.stdout
+    # the CLI replays it too: exit 1 while the mutant still disagrees, 0 on the unmutated project
+    for cwd, code in ((mutant_root, 1), (ROOT, 0)):
+        done = run_cli("fuzz", "--replay", str(failure.replay_path), "--json", cwd=cwd)
+        assert done.returncode == code, done.stdout + done.stderr
+        result = json.loads(done.stdout)
+        assert result["replay"] == {"file": str(failure.replay_path), "engine": "diff", "still_fails": code == 1}
+        assert result["engines"]["diff"]["steps"] == len(saved["steps"])
 
 
 def test_two_workers_run_two_seeds_and_merge(tmp_path: Path) -> None:
@@ -120,6 +129,20 @@ def test_two_workers_run_two_seeds_and_merge(tmp_path: Path) -> None:
     # the whole call includes the pool's start-up, which the fuzzing time does not
     assert report.wall >= report.startup + report.elapsed * 0.99
     assert report.startup > 0
+
+
+def test_cli_diff_engine_with_two_workers_and_json(tmp_path: Path) -> None:
+    done = run_cli(
+        "fuzz", "--engine", "diff", "--profile", "quick", "--workers", "2", "--seed", "5", "--corpus", str(tmp_path),
+        "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    assert (data["ok"], data["seed"], data["profile"], set(data["engines"])) == (True, "0x5", "quick", {"diff"})
+    diff = data["engines"]["diff"]
+    assert (diff["steps"], diff["workers"], diff["failures"]) == (2_000, 2, [])  # the quick profile's steps
+    assert diff["cpu_seconds"] > 0
+    assert diff["wall"] >= diff["elapsed"]
 
 
 def test_replay_refuses_a_file_of_another_engine(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -123,15 +124,21 @@ def _render_forge(report: ForgeReport, console: Console) -> None:
 
 def _render_diff(data: dict[str, Any], console: Console) -> None:
     status = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
+    workers = int(data.get("workers", 1))
+    cpu = float(data.get("cpu_seconds", 0.0))
+    speed = f" · {data.get('steps_per_cpu_second', 0.0):,.0f} steps per CPU s" if cpu > 0 else ""
     console.print(
         f"differential: {status} · {data.get('steps', 0):,} steps in {data.get('sequences', 0):,} sequences · "
         f"{data.get('elapsed', 0.0):.1f}s · {data.get('steps_per_second', 0.0):,.0f} steps/s"
+        f"{f' · {workers} workers' if workers > 1 else ''}{speed} · invariants every "
+        f"{data.get('invariant_every', 1)} step(s)",
+        soft_wrap=True,
     )
     for failure in data.get("failures", []):
-        console.print(f"[bold red]FAIL[/] seed {failure.get('seed')}: {failure.get('message')}")
-        console.print(f"  replay: settlekit fuzz --replay {failure.get('replay_path')}")
+        console.print(f"[bold red]FAIL[/] seed {failure.get('seed')}: {escape(str(failure.get('message')))}")
+        console.print(f"  replay: settlekit fuzz --replay {escape(str(failure.get('replay_path')))}", soft_wrap=True)
         if failure.get("regression_test_path"):
-            console.print(f"  regression test: {failure.get('regression_test_path')}")
+            console.print(f"  regression test: {escape(str(failure.get('regression_test_path')))}", soft_wrap=True)
 
 
 def _run_diff(
@@ -197,7 +204,7 @@ def _replay(path: Path, project: Project, as_json: bool) -> None:
         else:
             _render_diff(data, console)
         verdict = "[bold red]still fails[/]" if still_fails else "[green]no longer fails[/]"
-        console.print(f"replay of {path}: {verdict}")
+        console.print(f"replay of {escape(str(path))}: {verdict}", soft_wrap=True)
 
     emit(result, as_json=as_json, render=render)
     if still_fails:

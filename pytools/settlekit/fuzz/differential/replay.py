@@ -99,7 +99,7 @@ def load(path: Path) -> dict[str, Any]:
 def replay_file(project_root: Path, path: Path) -> DiffReport:
     """Run the steps saved in ``path`` against the project at ``project_root``; ok when contract and model agree."""
     payload = load(path)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     steps: list[Step] = payload["steps"]
     message = run_steps(
         project_root,
@@ -108,7 +108,15 @@ def replay_file(project_root: Path, path: Path) -> DiffReport:
         steps,
         int(payload.get("invariant_every", 1)),
     )
-    report = DiffReport(steps=len(steps), sequences=1, elapsed=time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    report = DiffReport(
+        steps=len(steps),
+        sequences=1,
+        elapsed=elapsed,
+        invariant_every=int(payload.get("invariant_every", 1)),
+        cpu_seconds=time.process_time() - cpu_started,
+        wall=elapsed,
+    )
     if message is not None:
         report.failures.append(
             DiffFailure(int(payload.get("seed", 0)), message, path, None, str(payload["product"]), len(steps))
