@@ -44,6 +44,8 @@ class MarginMarket:
     model: MarginModel
     accounts: list[ChecksumAddress]
     log: list[str] = field(default_factory=list)
+    # The revert reasons compared exactly between chain and model (lone failed transactions), in order.
+    reasons_checked: list[str] = field(default_factory=list)
 
     @classmethod
     def deploy(cls, anvil: Anvil, store: ArtifactStore, cfg: MarketConfig, price: int = START_PRICE) -> MarginMarket:
@@ -149,6 +151,7 @@ class MarginMarket:
         (stale price, grace period, jump confirmation, caps): compare the reason to the model's."""
         decoded = self.replay_in_block(receipt)
         if isinstance(decoded, ReasonRevert) and decoded.text == expected.reason:
+            self.reasons_checked.append(expected.reason)
             return
         raise Divergence(f"revert {decoded!r} != model {expected.reason!r}")
 
