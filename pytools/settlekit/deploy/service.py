@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from web3 import Web3
@@ -120,7 +120,11 @@ def dry_run(
     ):
         if balance < DRY_RUN_FUNDING_WEI:
             fork.set_balance(signer.address, DRY_RUN_FUNDING_WEI)
-        deployer = Deployer(fork.w3, signer, deployment, network, store, root=Path(scratch), progress=progress)
+        # The fork automines: it makes a block only when sent a transaction, so waiting for the network's
+        # confirmations after the last step would never end. A throw-away fork has nothing to reorg, so its
+        # receipts are final at once (the canonical-hash check still runs).
+        on_fork = replace(network, confirmations=0)
+        deployer = Deployer(fork.w3, signer, deployment, on_fork, store, root=Path(scratch), progress=progress)
         result = deployer.run()
     return DryRunResult(result, redact_url(url), balance, balance >= result.cost_wei)
 
