@@ -16,6 +16,8 @@
           one the record is summed over (now - WINDOW_SECONDS, now] and over this block, independently of the
           engine's buckets; the engine's own `block_usage()` and `window_used()` views are checked against the
           caps as well.
+        `borrow_to_limit`, `liquidate_all` and `wait` (up to 1.25 windows) make binding caps and spans of about one
+        window, where a rolling window differs from a tumbling one, common.
 @dev Not for production. Cheatcodes are called from here (forge allows it from any contract).
 """
 
@@ -48,6 +50,7 @@ interface Engine:
     def cash() -> uint256: view
     def PRICE_SCALE() -> uint256: view
     def BONUS_BPS() -> uint256: view
+    def LTV_BPS() -> uint256: view
     def CAP_PER_BLOCK() -> uint256: view
     def CAP_PER_WINDOW() -> uint256: view
     def WINDOW_SECONDS() -> uint256: view
@@ -205,6 +208,22 @@ def transfer_collateral(who: uint256, to: uint256, amount: uint256):
 
 
 @external
+def borrow_to_limit(who: uint256):
+    """
+    @notice A borrower borrows up to its LTV limit at the last good price (so that price drops make positions
+            liquidatable often); it must stay healthy.
+    """
+    borrower: address = BORROWERS[who % 3]
+    value: uint256 = staticcall ENGINE.collateral(borrower) * staticcall ENGINE.last_good_price() // staticcall ENGINE.PRICE_SCALE()
+    limit: uint256 = value * staticcall ENGINE.LTV_BPS() // BPS
+    debt: uint256 = staticcall ENGINE.debt_of(borrower)
+    if limit <= debt + 1:
+        return
+    if self._call(borrower, abi_encode(limit - debt - 1, method_id=method_id("borrow(uint256)"))):
+        self._check_healthy(borrower)
+
+
+@external
 def repay(who: uint256, amount: uint256):
     """
     @notice The keeper repays part of a borrower's debt.
@@ -252,7 +271,25 @@ def liquidate(who: uint256, cover: uint256):
     """
     @notice The keeper liquidates a borrower; the per-liquidation properties are checked around it.
     """
-    borrower: address = BORROWERS[who % 3]
+    self._liquidate(BORROWERS[who % 3], cover)
+
+
+@external
+def liquidate_all(cover: uint256):
+    """
+    @notice The keeper liquidates every borrower in this block, as much as it may (the caps bind more often).
+    """
+    for borrower: address in BORROWERS:
+        self._liquidate(borrower, cover)
+
+
+@internal
+def _liquidate(borrower: address, cover: uint256):
+    """
+    @notice One liquidation of `borrower` for up to about `cover`, with the per-liquidation checks around it.
+    @param borrower The borrower.
+    @param cover Chooses the debt to cover (1 to the debt + 2).
+    """
     debt_before: uint256 = staticcall ENGINE.debt_of(borrower)
     coll_before: uint256 = staticcall ENGINE.collateral(borrower)
     deficit_before: uint256 = staticcall ENGINE.deficit()
