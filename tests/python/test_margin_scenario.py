@@ -23,5 +23,8 @@ def test_margin_scenario_story(anvil: Anvil, artifacts: ArtifactStore) -> None:
     for item in summary["liquidations"]:
         per_block[item["block"]] = per_block.get(item["block"], 0) + item["repaid"]
     assert max(per_block.values()) <= 2_000 * 10**6
+    # The rolling window cap (20,000 USDC per hour) over every span of one window, on the record.
+    assert 0 < summary["heaviest_window"] <= 20_000 * 10**6
+    assert summary["heaviest_window"] == sum(item["repaid"] for item in summary["liquidations"])
     assert summary["accounting"]["deficit"] > 0
     assert any("accounting:" in line for line in lines)

@@ -313,6 +313,7 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
             liquidations.append(
                 {
                     "block": market.model.block,
+                    "time": market.model.now,
                     "borrower": args[0],
                     "repaid": result.repaid,
                     "seized": result.seized,
@@ -335,8 +336,18 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
         f"{check['total_assets']:,}; deficit written off {check['deficit']:,}; lenders' shares worth "
         f"{check['lenders_worth']:,} (dust {check['dust']})"
     )
+    # The heaviest span of one window on the record: (t - WINDOW_SECONDS, t] for every liquidation time t.
+    heaviest_window = max(
+        (
+            sum(x["repaid"] for x in liquidations if t - cfg.window_seconds < x["time"] <= t)
+            for t in {x["time"] for x in liquidations}
+        ),
+        default=0,
+    )
     return {
         "liquidations": liquidations,
+        "heaviest_window": heaviest_window,
+        "window_buckets": market.model.window_buckets(),
         "blocks": blocks,
         "bad_debt_positions": sum(1 for x in liquidations if x["bad_debt"]),
         "capped_liquidations": sum(1 for x in liquidations if x["capped"]),
