@@ -38,7 +38,7 @@ from eth_utils.crypto import keccak
 from settlekit.build import ArtifactStore, build
 from settlekit.chain import Anvil, AnvilConfig, RpcClient
 from settlekit.project import Project
-from settlekit.watch.decoder import DecodedLog, EventDecoder
+from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.follower import Follower, FollowerConfig
 from settlekit.watch.store import Store
 
@@ -117,10 +117,10 @@ class TimedRpc(RpcClient):
 class TimedDecoder(EventDecoder):
     seconds = 0.0
 
-    def decode_hex(self, address: str, topics: list[str], data: str) -> DecodedLog | None:
+    def decode_parts(self, address: str, topics: list[str], data: str) -> tuple[str, str, dict[str, Any]] | None:
         started = time.perf_counter()
         try:
-            return super().decode_hex(address, topics, data)
+            return super().decode_parts(address, topics, data)
         finally:
             self.seconds += time.perf_counter() - started
 

@@ -244,3 +244,24 @@ def test_other_addresses_and_empty_topics_are_not_decoded() -> None:
     assert decoder.decode("0x" + "11" * 20, [b"\x03" * 32], b"") is None
     assert decoder.decode(ADDRESS, [], b"") is None
     assert decoder.decode(ADDRESS.upper().replace("0X", "0x"), *_log(STATIC_ABI, b"\x03" * 32, random.Random(1)))
+
+
+def test_every_spelling_of_the_address_decodes_the_same(settlekit_project: Project, artifacts: ArtifactStore) -> None:
+    """The compiled path is keyed by the address as nodes spell it (lower-case) and checksummed; any other spelling
+    goes the slow way: all three give eth_abi's answer, and decode_parts is decode_hex as a tuple."""
+    by_topic = artifacts.get("MarginEngine").event_topics
+    decoder = EventDecoder.from_event_abis({"engine": (ADDRESS, by_topic)})
+    rng = random.Random(11)
+    spellings = (ADDRESS, to_checksum_address(ADDRESS), ADDRESS.upper().replace("0X", "0x"))
+    for topic0, abi in by_topic.items():
+        topics, data = _log(abi, topic0, rng)
+        expected = decoder.decode_generic(ADDRESS, topics, data)
+        assert expected is not None
+        hex_topics, hex_data = ["0x" + t.hex() for t in topics], "0x" + data.hex()
+        for address in spellings:
+            assert decoder.decode_hex(address, hex_topics, hex_data) == expected
+            assert decoder.decode_parts(address, hex_topics, hex_data) == (
+                expected.contract,
+                expected.event,
+                expected.args,
+            )

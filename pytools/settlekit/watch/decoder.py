@@ -196,6 +196,41 @@ def _layout(abi: dict[str, Any]) -> _Layout | None:
     return _Layout(str(abi["name"]), tuple(topics), tuple(words), 2 + 64 * len(words))
 
 
+_Args = dict[str, Any]
+_Compiled = Callable[[list[str], str], "_Args | None"]
+
+
+def _compile(layout: _Layout) -> _Compiled:
+    """The fast path of one event as a closure over its layout (everything it needs is a local: this runs once per
+    log of a backfill). It returns None, and eth_abi decides, for anything it does not vouch for: the same checks
+    as before the closure existed (topic count and lengths, lower-case hex, data length, each reader's own)."""
+    count = len(layout.topics) + 1
+    topic_readers = tuple((name, read, index + 1) for index, (name, read) in enumerate(layout.topics))
+    words, data_length = layout.words, layout.data_length
+    hex_ok, topics_ok = _HEX.fullmatch, _TOPICS.fullmatch
+
+    def decode(topics: list[str], data: str) -> _Args | None:
+        if len(topics) != count or len(data) < data_length or len(data) % 2 or not hex_ok(data):
+            return None
+        rest = topics[1:]
+        for topic in rest:
+            if len(topic) != 66:
+                return None
+        if not topics_ok("".join(rest)):
+            return None
+        args: _Args = {}
+        try:
+            for name, read, index in topic_readers:
+                args[name] = read(topics[index][2:])
+            for name, read, start, end in words:
+                args[name] = read(data[start:end])
+        except _Fallback:
+            return None
+        return args
+
+    return decode
+
+
 class EventDecoder:
     """Maps (address, topic0) to an event ABI and decodes topics and data into named, JSON-ready arguments."""
 
@@ -203,6 +238,9 @@ class EventDecoder:
         """``contracts``: label -> (address, artifact name)."""
         self._by_address: dict[str, tuple[str, dict[bytes, dict[str, Any]]]] = {}
         self._layouts: dict[tuple[str, str], _Layout | None] = {}  # (address, topic0 as 0x-hex)
+        # (address as the node spells it: lower-case, or checksummed; topic0 as 0x-hex) -> (label, event, decoder):
+        # one dict lookup finds everything for a log of a watched event, without checksumming its address
+        self._compiled: dict[tuple[str, str], tuple[str, str, _Compiled]] = {}
         for label, (address, artifact) in contracts.items():
             self._register(label, address, store.get(artifact).event_topics)
 
@@ -224,7 +262,12 @@ class EventDecoder:
         checksummed = to_checksum_address(address)
         self._by_address[checksummed] = (label, by_topic)
         for topic0, abi in by_topic.items():
-            self._layouts[(checksummed, "0x" + topic0.hex())] = _layout(abi)
+            layout = _layout(abi)
+            self._layouts[(checksummed, "0x" + topic0.hex())] = layout
+            if layout is not None:
+                compiled = (label, layout.name, _compile(layout))
+                for spelling in (checksummed, checksummed.lower()):
+                    self._compiled[(spelling, "0x" + topic0.hex())] = compiled
 
     @property
     def addresses(self) -> list[str]:
@@ -236,8 +279,25 @@ class EventDecoder:
 
     def decode_hex(self, address: str, topics: list[str], data: str) -> DecodedLog | None:
         """Decode a log as a node sends it (0x-prefixed hex topics and data), without converting it to bytes."""
+        parts = self.decode_parts(address, topics, data)
+        return None if parts is None else DecodedLog(*parts)
+
+    def decode_parts(self, address: str, topics: list[str], data: str) -> tuple[str, str, dict[str, Any]] | None:
+        """:meth:`decode_hex` as a plain (contract, event, args) tuple: the backfill's hot path builds one row per
+        log and needs no DecodedLog in between."""
         if not topics:
             return None
+        compiled = self._compiled.get((address, topics[0]))
+        if compiled is not None:
+            label, name, decode = compiled
+            args = decode(topics, data)
+            if args is not None:
+                return label, name, args
+        decoded = self._decode_hex_slow(address, topics, data)
+        return None if decoded is None else (decoded.contract, decoded.event, decoded.args)
+
+    def _decode_hex_slow(self, address: str, topics: list[str], data: str) -> DecodedLog | None:
+        """Any other spelling of the address, an unknown event, or a log the compiled path refused."""
         checksummed = _checksum_text(address)
         known = self._by_address.get(checksummed)
         if known is None:

@@ -144,18 +144,19 @@ class Follower:
         return rows
 
     def _event_row(self, log: dict[str, Any], status: str = "seen") -> EventRow | None:
-        decoded = self.decoder.decode_hex(log["address"], log["topics"], log["data"])
+        decoded = self.decoder.decode_parts(log["address"], log["topics"], log["data"])
         if decoded is None:
             return None
+        contract, event, args = decoded
         return EventRow(
             log["blockHash"],
             int(log["logIndex"], 16),
             int(log["blockNumber"], 16),
             log["transactionHash"],
             log["address"],
-            decoded.contract,
-            decoded.event,
-            decoded.args,
+            contract,
+            event,
+            args,
             status,
         )
 
