@@ -330,12 +330,6 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
             )
         if blocks > 50:
             raise Divergence("the keeper did not finish in 50 blocks")
-    check = market.accounting()
-    say(
-        f"accounting: cash {check['cash']:,} + total debt {check['total_debt']:,} = lenders' assets "
-        f"{check['total_assets']:,}; deficit written off {check['deficit']:,}; lenders' shares worth "
-        f"{check['lenders_worth']:,} (dust {check['dust']})"
-    )
     # The heaviest span of one window on the record: (t - WINDOW_SECONDS, t] for every liquidation time t.
     heaviest_window = max(
         (
@@ -343,6 +337,17 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
             for t in {x["time"] for x in liquidations}
         ),
         default=0,
+    )
+    say(
+        f"caps: at most {cfg.cap_per_block / USDC:,.0f} USDC per block and {cfg.cap_per_window / USDC:,.0f} USDC over "
+        f"any {cfg.window_seconds:,} s (rolling, buckets of {market.model.bucket_seconds:,} s); heaviest one-window "
+        f"span liquidated: {heaviest_window / USDC:,.2f} USDC"
+    )
+    check = market.accounting()
+    say(
+        f"accounting: cash {check['cash']:,} + total debt {check['total_debt']:,} = lenders' assets "
+        f"{check['total_assets']:,}; deficit written off {check['deficit']:,}; lenders' shares worth "
+        f"{check['lenders_worth']:,} (dust {check['dust']})"
     )
     return {
         "liquidations": liquidations,
