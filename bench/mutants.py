@@ -13,6 +13,7 @@ Run: .venv/bin/python bench/mutants.py [--budget 60] [--only ID ...]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="mutant ids (default: all)")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep the copies here (default: a temp dir)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch docs/benchmarks.md")
+    parser.add_argument("--json-out", type=Path, default=None, help="also save the whole run (details) as JSON")
     args = parser.parse_args(argv)
     mutants = MUTANTS if not args.only else tuple(get_mutant(name) for name in args.only)
     # SETTLEKIT_PROJECT may point at another checkout to mutate; the section is always written under ROOT.
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             f"diff: {cell(result.diff.killed, result.diff.time_to_kill):16} build {result.build_seconds:.0f}s",
             flush=True,
         )
+        for engine in (result.forge, result.diff):
+            if engine.detail:
+                print(f"    {engine.engine}: {' '.join(engine.detail.split())[:200]}", flush=True)
 
     run = run_mutants(
         project_root,
@@ -59,10 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     body = markdown(run)
     print(body)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(run.to_json(), indent=1) + "\n")
     if not args.no_write and not args.only:
         command = f".venv/bin/python bench/mutants.py --budget {args.budget:g}"
         write_section("mutants", "Mutants: bug-finding benchmark", command, body)
-    return 0
+    summary = run.to_json()["summary"]
+    return 1 if summary["survivors"] or run.false_alarm else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from settlekit.exceptions import SettlekitError
-from settlekit.fuzz.mutant_bench import EngineResult, MutantResult, MutantRun, markdown, run_mutants, summarize
+from settlekit.fuzz.mutant_bench import CONTROL, EngineResult, MutantResult, MutantRun, markdown, run_mutants, summarize
 from settlekit.fuzz.mutants import (
     MUTANTS,
     Mutant,
@@ -133,8 +133,34 @@ def test_summary_counts_kills_and_medians() -> None:
     assert summary["survivors"] == ["self-liquidation-allowed"]
     text = markdown(MutantRun(budget=30.0, seed=7, profile="default", results=results))
     assert "| `fee-rounded-down` | killed 4.0s | survived | yes |" in text
-    assert "| `self-liquidation-allowed` | survived | survived | NO |" in text
+    assert "| `self-liquidation-allowed` | survived | survived | NO | - |" in text
     assert "combined kill rate: 3/4 (75%)" in text
+    assert "control" not in text  # no control run recorded
+
+
+def test_kills_show_what_failed_and_a_failing_control_is_a_false_alarm() -> None:
+    mutant = get_mutant("fee-rounded-down")
+    killed = MutantResult(
+        mutant,
+        1.0,
+        EngineResult("forge", True, 4.0, 4.0, "MarginLiquidationTest.test_fee_rounds_up(): fee | low"),
+        EngineResult("diff", True, 0.5, 0.5, "step 9 {'op': 'liquidate'}: return value: model (1,), contract (2,)"),
+    )
+    quiet = EngineResult("forge", False, None, 30.0)
+    control = MutantResult(CONTROL, 0.0, quiet, EngineResult("diff", False, None, 30.0, "91,000 steps"))
+    run = MutantRun(budget=30.0, seed=7, profile="default", results=[killed], control=control)
+    assert not run.false_alarm
+    text = markdown(run)
+    # the table says which test and which mismatch killed it (a Markdown pipe in a reason is escaped)
+    assert "forge: MarginLiquidationTest.test_fee_rounds_up(): fee \\| low" in text
+    assert "diff: step 9 {'op': 'liquidate'}: return value" in text
+    assert "control (both engines on the unmutated project" in text
+    assert "neither engine failed" in text
+    alarm = MutantResult(CONTROL, 0.0, quiet, EngineResult("diff", True, 0.2, 0.2, "step 3 borrow: model reverts"))
+    suspect = MutantRun(budget=30.0, seed=7, profile="default", results=[killed], control=alarm)
+    assert suspect.false_alarm
+    assert suspect.to_json()["false_alarm"] is True
+    assert "FALSE ALARM" in markdown(suspect)
 
 
 def test_run_mutants_refuses_a_bad_budget_before_building(tmp_path: Path) -> None:

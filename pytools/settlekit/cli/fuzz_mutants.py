@@ -36,7 +36,7 @@ def run_mutants_command(project: Project, *, budget: float, seed: int, profile: 
             console=stderr,
             transient=True,
         ) as bar:
-            task = bar.add_task("mutants", total=len(MUTANTS), stage="starting")
+            task = bar.add_task("mutants", total=len(MUTANTS) + 1, stage="starting")  # + the control run
 
             def stage(text: str) -> None:
                 bar.update(task, stage=text)
@@ -56,6 +56,8 @@ def run_mutants_command(project: Project, *, budget: float, seed: int, profile: 
             f"{'n/a' if forge_median is None else f'{forge_median:.1f}s'}, differential "
             f"{'n/a' if diff_median is None else f'{diff_median:.1f}s'}"
         )
+        if run.false_alarm:
+            console.print("[bold red]false alarm[/]: an engine failed on the unmutated project; the kills are suspect")
 
     emit(run.to_json(), as_json=as_json, render=render)
-    return not summary["survivors"]
+    return not summary["survivors"] and not run.false_alarm

@@ -27,10 +27,14 @@ from settlekit.fuzz.mutants import MUTANTS, Mutant, apply_mutant, check_mutant, 
 from settlekit.project import Project
 from settlekit.toolchain import find_tool
 
-__all__ = ["EngineResult", "MutantResult", "MutantRun", "run_mutants", "summarize"]
+__all__ = ["CONTROL", "EngineResult", "MutantResult", "MutantRun", "run_mutants", "summarize"]
 
 DEFAULT_BUDGET = 60.0
 DEFAULT_SEED = 0x5E771E
+# The control row: both engines on the unmutated baseline, same budget and seed. A "kill" there is a false alarm
+# (say, the Python models and the contracts out of step while someone edits one of them) and makes every kill of
+# the run suspect.
+CONTROL = Mutant("control", "no mutant: the unmutated project", "", "", "", ())
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,20 @@ class MutantRun:
     seed: int
     profile: str
     results: list[MutantResult] = field(default_factory=list)
+    control: MutantResult | None = None  # both engines on the unmutated baseline (None: not run)
+
+    @property
+    def false_alarm(self) -> bool:
+        """True if an engine failed on the unmutated baseline (the kills of this run are then suspect)."""
+        return self.control is not None and self.control.killed
 
     def to_json(self) -> dict[str, Any]:
         return {
             "budget": self.budget,
             "seed": hex(self.seed),
             "profile": self.profile,
+            "control": None if self.control is None else self.control.to_json(),
+            "false_alarm": self.false_alarm,
             "mutants": [result.to_json() for result in self.results],
             "summary": summarize(self.results),
         }
@@ -126,7 +138,7 @@ def run_forge_engine(root: Path, budget: float, seed: int, profile: str) -> Engi
 
     report = run_forge(ForgeConfig(project_root=root, profile=profile, seed=seed, time_budget=budget, fail_fast=True))
     failures = report.failures
-    detail = f"{failures[0].contract}.{failures[0].name}" if failures else ""
+    detail = f"{failures[0].contract}.{failures[0].name}: {failures[0].reason}" if failures else ""
     return EngineResult("forge", bool(failures), report.time_to_first_failure, report.elapsed, detail)
 
 
@@ -180,9 +192,12 @@ def run_mutants(
     engines: dict[str, EngineRunner] | None = None,
     on_result: Callable[[MutantResult], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    control: bool = True,
 ) -> MutantRun:
     """Run every mutant against both engines; see the module docstring. Copies live under ``work_dir`` (a
-    temporary folder by default, removed at the end) and each mutant's copy is removed once it is measured."""
+    temporary folder by default, removed at the end) and each mutant's copy is removed once it is measured.
+    With ``control`` both engines first run on the unmutated baseline with the same budget and seed
+    (``MutantRun.control``; ``on_result`` sees it first): neither may fail there."""
     if budget <= 0:
         raise SettlekitError(f"budget {budget:g}s is not positive", hint="pass --budget with a number of seconds > 0")
     for mutant in mutants:  # fail before any build if a mutant no longer applies
@@ -202,6 +217,15 @@ def run_mutants(
                 if on_stage is not None:
                     on_stage("building the unmutated baseline (once)")
                 build(Project(baseline), tests=True, timeout=3600.0)
+            if control:
+                outcome_control: dict[str, EngineResult] = {}
+                for name in ("forge", "diff"):
+                    if on_stage is not None:
+                        on_stage(f"control (no mutant): {name} engine")
+                    outcome_control[name] = runners[name](baseline, budget, seed, profile)
+                run.control = MutantResult(CONTROL, 0.0, outcome_control["forge"], outcome_control["diff"])
+                if on_result is not None:
+                    on_result(run.control)
             for mutant in mutants:
                 dest = base / mutant.id
                 if dest.exists():
@@ -239,13 +263,28 @@ def table_rows(run: MutantRun) -> list[tuple[str, str, str, str]]:
     return [(r.mutant.id, _cell(r.forge), _cell(r.diff), "yes" if r.killed else "NO") for r in run.results]
 
 
+def first_failures(result: MutantResult) -> str:
+    """What each engine failed on (forge: the test; differential: the start of the mismatch), for checking that
+    a kill is the planted bug and not something else."""
+
+    def one(engine: EngineResult) -> str:
+        text = " ".join(engine.detail.split())
+        return text if len(text) <= 110 else text[:107] + "..."
+
+    parts = [f"{e.engine}: {one(e)}" for e in (result.forge, result.diff) if e.killed and e.detail]
+    return "; ".join(parts).replace("|", "\\|").replace("`", "'") or "-"
+
+
 def markdown(run: MutantRun) -> str:
     """The side-by-side table and the totals, as Markdown."""
     lines = [
-        "| mutant | forge engine | differential engine | killed by either |",
-        "|---|---|---|---|",
+        "| mutant | forge engine | differential engine | killed by either | first failure |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| `{a}` | {b} | {c} | {d} |" for a, b, c, d in table_rows(run)]
+    lines += [
+        f"| `{a}` | {b} | {c} | {d} | {first_failures(r)} |"
+        for (a, b, c, d), r in zip(table_rows(run), run.results, strict=True)
+    ]
     summary = summarize(run.results)
 
     def seconds(value: float | None) -> str:
@@ -264,4 +303,17 @@ def markdown(run: MutantRun) -> str:
     ]
     if summary["survivors"]:
         lines.append(f"- survivors: {', '.join(summary['survivors'])}")
+    if run.control is not None:
+        verdict = "FALSE ALARM: the kills above are suspect" if run.false_alarm else "neither engine failed"
+        lines.append(
+            f"- control (both engines on the unmutated project, same budget and seed): forge "
+            f"{_control_cell(run.control.forge)}, differential {_control_cell(run.control.diff)}: {verdict}"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _control_cell(result: EngineResult) -> str:
+    if result.killed:
+        return f"failed ({' '.join(result.detail.split())[:110]})"
+    passed = f"passed in {result.elapsed:.1f} s"
+    return f"{passed} ({result.detail})" if result.detail else passed
