@@ -6,10 +6,16 @@ fixed seed) and the differential engine (one fixed seed, one worker) with the sa
 killed by an engine when that engine reports a failure; the time to kill is the engine's wall time to its first
 failure (forge: the test phase, from the start of the first suite; differential: fuzzing time, shrinking
 excluded).
+
+Every copy is made from one snapshot of the project (the baseline, copied at the start) and the Python models are
+loaded at that moment, so that work going on in the project during a long run cannot make the engines disagree
+with sources they were not meant to see. A control run (both engines on the baseline itself) checks that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import statistics
@@ -181,6 +187,12 @@ def _tools_of(project_root: Path) -> Iterator[None]:
                 os.environ.pop(variable, None)
 
 
+def _load_models() -> None:
+    """Import the differential engine's worlds and models (if installed) so that they are the ones of now."""
+    with contextlib.suppress(ImportError):
+        importlib.import_module("settlekit.fuzz.differential.runner")
+
+
 def run_mutants(
     project_root: Path,
     *,
@@ -202,6 +214,9 @@ def run_mutants(
         raise SettlekitError(f"budget {budget:g}s is not positive", hint="pass --budget with a number of seconds > 0")
     for mutant in mutants:  # fail before any build if a mutant no longer applies
         check_mutant(project_root, mutant)
+    # The Python models load now, beside the snapshot of the sources taken below: a model or contract someone edits
+    # in the project during the run reaches neither (modules load once per process; copies come from the snapshot).
+    _load_models()
     runners = engines or {"forge": run_forge_engine, "diff": run_diff_engine}
     run = MutantRun(budget=budget, seed=seed, profile=profile)
     owned = work_dir is None
@@ -230,7 +245,8 @@ def run_mutants(
                 dest = base / mutant.id
                 if dest.exists():
                     shutil.rmtree(dest)
-                apply_mutant(project_root, mutant, dest, seed_build_from=baseline)
+                # from the baseline snapshot, not the live project: every copy of the run has the same sources
+                apply_mutant(baseline, mutant, dest, seed_build_from=baseline)
                 if on_stage is not None:
                     on_stage(f"{mutant.id}: building")
                 started = time.monotonic()
