@@ -265,3 +265,22 @@ def test_every_spelling_of_the_address_decodes_the_same(settlekit_project: Proje
                 expected.event,
                 expected.args,
             )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"value": 3, "sender": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "receiver": "0x" + "00" * 20},
+        {"current": -1000, "round_id": 2**53, "big": str(2**200), "updated_at": 0},
+        {"flag": True, "other": False, "n": 1},  # bools are not ints here
+        {"text": 'quote " and \\ and é', "n": 1},  # strings needing escapes
+        {"hash": "0x" + "ab" * 32, "list": [1, "0x01"], "none": None, "f": 1.5},
+        {"empty": "", "under_score": "a_b"},
+        {},
+    ],
+)
+def test_store_args_encoding_equals_json(args: dict[str, Any]) -> None:
+    from settlekit.watch.store import _args_json, _encode_args
+
+    assert _encode_args(args) == _args_json(args)
+    assert _encode_args(args) == _args_json(args)  # again, with the key order cached

@@ -49,6 +49,44 @@ _INSERT_EVENTS_QMARK = (
 _INSERT_EVENTS_FORMAT = _INSERT_EVENTS_QMARK.replace("?", "%s")
 # One encoder for every row: json.dumps(..., sort_keys=True) builds a new JSONEncoder on each call.
 _args_json = json.JSONEncoder(sort_keys=True).encode
+# The arguments' keys in the order the decoder inserts them -> (key, its JSON prefix) sorted by key. Bounded: the
+# number of distinct event layouts watched, and anything past the bound is encoded by json itself.
+_KEY_ORDERS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_MAX_KEY_ORDERS = 1_024
+
+
+def _key_order(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...] | None:
+    order = _KEY_ORDERS.get(keys)
+    if order is None:
+        if len(_KEY_ORDERS) >= _MAX_KEY_ORDERS or not all(_plain(key) for key in keys):
+            return None
+        order = _KEY_ORDERS[keys] = tuple((key, f'"{key}": ') for key in sorted(keys))
+    return order
+
+
+def _plain(text: str) -> bool:
+    """Text that JSON writes as is between quotes (no escapes): what the decoder's names and hex values are."""
+    return text.isascii() and text.replace("_", "a").isalnum()
+
+
+def _encode_args(args: dict[str, Any]) -> str:
+    """Exactly ``_args_json(args)`` (sorted keys, ", " and ": "), built directly for what the decoder produces (a
+    flat dict of ints and hex or checksummed strings): about twice as fast as the encoder on a backfill's rows.
+    Any other value (bool, float, None, list, a string needing escapes) goes to the encoder."""
+    order = _key_order(tuple(args))
+    if order is None:
+        return _args_json(args)
+    parts = []
+    for key, prefix in order:
+        value = args[key]
+        kind = type(value)
+        if kind is int:
+            parts.append(f"{prefix}{value}")
+        elif kind is str and value.isascii() and value.isalnum():  # hex, checksummed: no escapes
+            parts.append(f'{prefix}"{value}"')
+        else:
+            return _args_json(args)
+    return "{" + ", ".join(parts) + "}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -101,7 +139,7 @@ class Store:
                 e.address,
                 e.contract,
                 e.event,
-                _args_json(e.args),
+                _encode_args(e.args),
                 e.status,
             )
             for e in events
