@@ -133,6 +133,7 @@ def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffRe
         report.workers = 1
         _finish(report, wall_started, began)
         return report
+    warm_up(config.project_root, config.products)  # storage layouts computed and cached once, not per worker
     share = None if config.steps is None else -(-config.steps // config.workers)
     configs = [replace(config, seed=config.seed + i, steps=share, workers=1) for i in range(config.workers)]
     context = multiprocessing.get_context("spawn")
