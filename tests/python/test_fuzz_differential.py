@@ -126,9 +126,10 @@ def test_two_workers_run_two_seeds_and_merge(tmp_path: Path) -> None:
     assert report.cpu_seconds == pytest.approx(sum(w["cpu_seconds"] for w in report.per_worker))
     assert report.elapsed == max(w["elapsed"] for w in report.per_worker)
     assert report.steps_per_cpu_second == pytest.approx(600 / report.cpu_seconds)
-    # the whole call includes the pool's start-up, which the fuzzing time does not
-    assert report.wall >= report.startup + report.elapsed * 0.99
+    # the whole call includes the pool's start-up (until the last worker's first step), which fuzzing time does not
     assert report.startup > 0
+    assert report.wall > report.startup
+    assert report.wall > report.elapsed
 
 
 def test_cli_diff_engine_with_two_workers_and_json(tmp_path: Path) -> None:
