@@ -60,6 +60,7 @@ BATCH_SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("10,000 (default)", {}),
     ("10,000, no prefetch", {"backfill_prefetch": False}),
     ("50,000", {"backfill_max_logs": 50_000}),
+    ("10,000, backfill_step_events 5,000", {"backfill_step_events": 5_000}),
 )
 
 
