@@ -174,3 +174,44 @@ def test_call_bounded_abandons_long_answers_and_parses_short_ones(path: str) -> 
         assert "response size" in raised.value.message
         assert client.call("eth_getLogs", {}) == ["x" * 5_000]  # the session still works after an abandoned answer
         client.close()
+
+
+class _CrashingStore(Store):
+    """A store whose `crash_at`-th ingest dies before writing: a crash between two ranges of a backfill (each range
+    is one transaction, so a kill -9 leaves the store as it was after some range, as this does)."""
+
+    def __init__(self, url: str, crash_at: int) -> None:
+        super().__init__(url)
+        self.ingests, self.crash_at = 0, crash_at
+
+    def ingest(self, blocks: Any, events: Any) -> None:
+        self.ingests += 1
+        if self.ingests == self.crash_at:
+            raise KeyboardInterrupt("crash")  # not an error the follower handles: it unwinds the step
+        super().ingest(blocks, events)
+
+
+def test_crash_during_a_prefetched_backfill_resumes_from_the_checkpoint(
+    settlekit_project: Any, artifacts: ArtifactStore, store_url: str
+) -> None:
+    with Anvil(AnvilConfig(), settlekit_project) as node:
+        spammer = contracts.deploy(node.w3, artifacts.get("EventSpammer"), sender=node.w3.eth.accounts[0])
+        for _ in range(TXS):
+            _spam(node, spammer.address, PER_TX)
+        node.mine(100)
+        decoder = EventDecoder({"spam": (spammer.address, "EventSpammer")}, artifacts)
+        config = FollowerConfig(max_blocks_per_step=20, backfill_range=2, backfill_max_logs=500)
+        crashing = _CrashingStore(store_url, crash_at=3)
+        follower = Follower(node.rpc, crashing, decoder, config)
+        follower.check_chain()
+        with pytest.raises(KeyboardInterrupt):
+            follower.step()  # the second range is stored, the third fetched (and the fourth prefetched) when it dies
+        assert not [thread for thread in threading.enumerate() if thread.name.startswith("settlekit-backfill")]
+        assert 0 < crashing.count_events() < PER_TX * TXS
+        crashing.close()
+        restarted = _backfill_all(node, spammer.address, artifacts, store_url, **vars(config))
+        assert sorted((e.block_hash, e.log_index) for e in restarted.store.events()) == _node_logs(
+            node, spammer.address
+        )
+        assert restarted.store.count_events() == restarted.store.count_events("finalized") == PER_TX * TXS
+        restarted.store.close()
