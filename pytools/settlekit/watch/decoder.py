@@ -3,7 +3,9 @@
 Events whose arguments are all static one-word types (uintN, intN, address, bool, bytesN), which is every event of
 the project's contracts, are decoded from a layout computed once per event: each argument is one 32-byte word, read
 straight from the node's hex (``decode_hex``: no conversion to bytes, ``int(word, 16)``, addresses checksummed
-through a cache). Anything else (strings, bytes, arrays, tuples), and any word that fails the checks eth_abi
+through a cache). The layout is compiled into one closure per (address, topic0), found with one dict lookup keyed by
+the address as nodes spell it; ``decode_parts`` returns its result as a plain tuple for the backfill's hot path.
+Anything else (strings, bytes, arrays, tuples), and any word that fails the checks eth_abi
 makes (non-zero padding, a value out of range, data too short), goes through eth_abi, so the result and the errors
 are those of eth_abi's decoding. ``decode_generic`` is that eth_abi path on its own (the reference the tests compare
 the fast path with).
