@@ -14,7 +14,10 @@ import pytest
 
 from settlekit.exceptions import SettlekitError
 from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
+from settlekit.fuzz.differential.margin import MarginWorld
+from settlekit.fuzz.differential.runner import make_world, run_steps
 from settlekit.fuzz.differential.shrink import shrink
+from settlekit.fuzz.differential.world import decode_events
 
 from support import run_cli
 
@@ -144,6 +147,35 @@ def test_cli_diff_engine_with_two_workers_and_json(tmp_path: Path) -> None:
     assert (diff["steps"], diff["workers"], diff["failures"]) == (2_000, 2, [])  # the quick profile's steps
     assert diff["cpu_seconds"] > 0
     assert diff["wall"] >= diff["elapsed"]
+
+
+def test_capped_liquidation_that_runs_out_of_collateral_reports_the_cap_cut() -> None:
+    """Found by the fuzzer (shrunk): a liquidation cut by the per-block cap (300 debt units in variant 7) whose
+    seizure then takes all the collateral at a price of 1. The contract logs LiquidationCapped with the cut (300
+    units) before the seizure shrinks the repayment to what the collateral is worth; both sides must agree on the
+    whole step, events included."""
+    steps = [
+        {"op": "deposit", "who": 3, "amount": 5 * 10**17},
+        {"op": "supply", "who": 0, "amount": 500_000 * 10**6},
+        {"op": "borrow", "who": 3, "amount": 375_539_072},
+        {"op": "warp", "seconds": 1},
+        {"op": "price", "answer": 1},
+        {"op": "poke_price"},
+        {"op": "price", "answer": 1},
+        {"op": "warp", "seconds": 600},
+        {"op": "liquidate", "who": 0, "borrower": 3, "amount": 336_389_718, "min_out": 0},
+    ]
+    assert run_steps(ROOT, "margin", 7, steps) is None
+    world = make_world(ROOT, "margin", 7)
+    assert isinstance(world, MarginWorld)
+    for step in steps[:-1]:
+        world.execute(step)
+    calldata = world.engine_abi.calldata("liquidate", world.people[3], 336_389_718, 0)
+    result = world.chain.call(world.people[0], world.engine, calldata)
+    events = {name: args for _label, name, args in decode_events(result, world.labels)}
+    assert events["LiquidationCapped"][1:] == (336_389_718, 300 * 10**6)  # requested, allowed: the cap's cut
+    assert events["Liquidated"][2] < 300 * 10**6  # the repayment: what the collateral was worth
+    assert "DeficitRecorded" in events  # the collateral ran out
 
 
 def test_replay_refuses_a_file_of_another_engine(tmp_path: Path) -> None:

@@ -338,9 +338,13 @@ class MarginWorld:
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
             if self.level >= 2:
                 raise Expected("circuit_breaker: liquidations paused")
+            # LiquidationCapped reports the cut as the cap made it, before the seizure: if the collateral then runs
+            # out, the repayment shrinks to what the collateral is worth but the event keeps the cut
+            room, debt = self.model.liquidation_room(), self.model.debt_of(borrower)
             done, events = self._priced(lambda: _model(self.model.liquidate, who, borrower, amount, min_out))
             if done.capped:
-                events.append((LABEL_ENGINE, "LiquidationCapped", (borrower, ANY, done.repaid)))
+                allowed = room if debt - room >= self.cfg.min_debt else debt - self.cfg.min_debt
+                events.append((LABEL_ENGINE, "LiquidationCapped", (borrower, ANY, allowed)))
             events += self._move(self.debt, who, self.engine, done.repaid)
             events += self._move(self.coll, self.engine, who, done.out)
             if done.bad_debt:
