@@ -10,6 +10,7 @@ liquidations between two warps share a block and meet the per-block cap as a wav
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from typing import Any
 
@@ -47,6 +48,7 @@ STATE_NAMES: tuple[str, ...] = ("cash", "total_shares", "total_scaled_debt", "de
 STATE_NAMES += ("last_good_price", "last_good_updated_at", "pending_since")
 STORAGE_NAMES = (*STATE_NAMES, "_position", "shares")  # _position: scaled debt << 128 | collateral
 MASK_128 = 2**128 - 1
+HF_FULL_CLOSE_BPS = 9_500  # at or below this health factor a liquidation may close the whole debt
 FUNCTIONS = {"odd_round": "set_round", "price": "set_answer", "breaker": "raise_level"}
 
 
@@ -134,11 +136,7 @@ class MarginWorld:
             amount = pick(rng, [0, 1, held, held + 1, held // 2, held // 10], 1, max(held, 1))
             return {"op": op, "who": who, "to": rng.randrange(-1, ACTORS), "amount": amount}
         if op == "borrow":
-            price = m.guard.last_good_price
-            room = m.value(m.collateral.get(account, 0), price) * self.cfg.ltv_bps // 10_000 - m.debt_of(account)
-            room = max(room, 1)
-            edges = [0, 1, room, room, room + 1, self.cfg.min_debt, self.cfg.min_debt - 1]
-            return {"op": op, "who": who, "amount": pick(rng, [*edges, max(room // 2, 1)], 1, 10**10, 0.8)}
+            return {"op": op, "who": who, "amount": self._borrow_amount(rng, account)}
         if op == "repay":
             debt = m.debt_of(self.people[who])
             target = rng.randrange(ACTORS)
@@ -186,15 +184,32 @@ class MarginWorld:
             }
         return {"op": op, "raise": True, "level": rng.randrange(1, 5), "by_owner": rng.random() < 0.9}
 
+    def _borrow_amount(self, rng: random.Random, account: str) -> int:
+        """Up to the LTV room exactly and one more, the minimum debt and one less, or a debt at which a health
+        factor of exactly 0.95 (the close-factor boundary) exists at some price: value * threshold == debt * 0.95
+        needs debt * 9,500 to be a multiple of the threshold in bps."""
+        m = self.model
+        debt = m.debt_of(account)
+        room = m.value(m.collateral.get(account, 0), m.guard.last_good_price) * self.cfg.ltv_bps // 10_000 - debt
+        room = max(room, 1)
+        edges = [0, 1, room, room, room + 1, self.cfg.min_debt, self.cfg.min_debt - 1, max(room // 2, 1)]
+        step = self.cfg.threshold_bps // math.gcd(HF_FULL_CLOSE_BPS, self.cfg.threshold_bps)
+        aligned = (debt + room) // step * step - debt
+        if aligned > 0:
+            edges += [aligned, aligned]
+        return pick(rng, edges, 1, 10**10, 0.8)
+
     def _price_for_hf(self, rng: random.Random) -> int:
         """A price putting a random borrower's health factor at exactly 1 or 0.95 (rounded up), if it has debt."""
         m = self.model
+        hf_bps = rng.choice([10_000, HF_FULL_CLOSE_BPS])
         borrowers = [who for who in self.people if m.scaled_debt.get(who, 0)]
-        account = rng.choice(borrowers) if borrowers else self.people[0]
+        # where an exact health factor exists (debt * hf a multiple of the threshold), prefer those borrowers
+        exact = [who for who in borrowers if m.debt_of(who) * hf_bps % self.cfg.threshold_bps == 0]
+        account = rng.choice(exact or borrowers) if borrowers else self.people[0]
         debt, coll = m.debt_of(account), m.collateral.get(account, 0)
         if not debt or not coll:
             return m.guard.last_good_price
-        hf_bps = rng.choice([10_000, 9_500])
         # value * threshold == debt * hf: value = coll * price / scale
         numerator = debt * hf_bps * m.price_scale
         return -(-numerator // (coll * self.cfg.threshold_bps)) + rng.choice([0, 0, 1, -1])
