@@ -24,7 +24,13 @@ from support import run_cli
 ROOT = Path(__file__).resolve().parents[2]
 # The planted bug: the holder's payout in _pay rounds up instead of down (wherever _pay lives now).
 PAYOUT_LINE = re.compile(r"(payout: uint256 = math\._mul_div\(.*numerator.*), False\)")
-SETTLEMENT_SOURCES = ["SettlementSeries.vy", "mocks/MockERC20.vy", "mocks/MockAggregator.vy"]
+SETTLEMENT_SOURCES = [
+    "SettlementSeries.vy",
+    "SettlementSeriesClone.vy",
+    "SeriesFactory.vy",
+    "mocks/MockERC20.vy",
+    "mocks/MockAggregator.vy",
+]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from .runner import mark_built, prepare, run_random, run_steps, warm_up
 from .shrink import shrink
 
 Progress = Callable[[DiffProgress], None]
-VARIANTS = 12  # a multiple of each product's number of variants (settlement 4, margin 3)
+VARIANTS = 24  # a multiple of each product's number of variants (settlement 8, margin 3)
 _PROGRESS_EVERY = 0.5  # seconds between progress ticks
 
 

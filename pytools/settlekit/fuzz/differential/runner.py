@@ -52,7 +52,8 @@ def _layouts(root: Path, names: tuple[str, ...]) -> dict[str, Layout]:
 def make_world(project_root: Path, product: str, variant: int) -> World:
     store = artifacts(project_root)
     if product == "settlement":
-        return SettlementWorld(store, variant, _layouts(project_root.resolve(), ("SettlementSeries", "MockERC20")))
+        names = ("SettlementSeries", "SettlementSeriesClone", "MockERC20")
+        return SettlementWorld(store, variant, _layouts(project_root.resolve(), names))
     if product == "margin":
         return MarginWorld(store, variant, _layouts(project_root.resolve(), ("MarginEngine", "MockERC20")))
     raise ValueError(f"unknown product {product!r}")

@@ -13,6 +13,7 @@ from typing import Any
 from eth_abi.abi import encode
 
 from settlekit.build import ArtifactStore
+from settlekit.build.blueprint import blueprint_deployer
 from settlekit.model.settlement import SeriesTerms, SettlementModel, SettlementRevert
 
 from .abi import Abi, abi_of
@@ -122,8 +123,12 @@ class SettlementWorld:
 
     def __init__(self, store: ArtifactStore, variant: int, layouts: dict[str, Layout]) -> None:
         self.chain = Chain(timestamp=START)
-        self.slots, self.token_slots = layouts["SettlementSeries"], layouts["MockERC20"]
-        self.series_abi = abi_of(store, "SettlementSeries")
+        # variants 0-3 deploy a SettlementSeries (constructor), 4-7 a clone the factory creates (EIP-1167 proxy of
+        # SettlementSeriesClone with the terms in its code, initialised in the same transaction)
+        self.clone = (variant // len(TERMS)) % 2 == 1
+        series_name = "SettlementSeriesClone" if self.clone else "SettlementSeries"
+        self.slots, self.token_slots = layouts[series_name], layouts["MockERC20"]
+        self.series_abi = abi_of(store, series_name)
         self.token_abi = abi_of(store, "MockERC20")
         self.oracle_abi = abi_of(store, "MockAggregator")
         decimals, strike, cap, m = TERMS[variant % len(TERMS)]
@@ -143,8 +148,13 @@ class SettlementWorld:
         args += [self.reporter, self.admin, self.admin]
         kinds = ["address", "address", "uint256", "uint256", "uint256", "uint256", "uint256", "uint256", "address"]
         kinds += ["address", "address", "address"]
-        self.series = self.chain.deploy(self.admin, store.get("SettlementSeries").bytecode + encode(kinds, args))
+        if self.clone:
+            self.series = self._create_clone(store, args)
+        else:
+            self.series = self.chain.deploy(self.admin, store.get("SettlementSeries").bytecode + encode(kinds, args))
         self.spec = SettlementSpec(SettlementModel(self.terms), expiry, expiry + SWEEP_AFTER)
+        if self.clone:
+            self.spec.tokens[self.admin] = WRITER_FUNDS  # minted for the factory's probe, which sends it back
         for writer in self.people[:WRITERS]:
             self._setup(writer, self.token, self.token_abi.calldata("mint", writer, WRITER_FUNDS))
             self._setup(writer, self.token, self.token_abi.calldata("approve", self.series, MAX_UINT))
@@ -156,6 +166,21 @@ class SettlementWorld:
         }
         self.step_no = 0
         self.dirty: set[str] = set()
+
+    def _create_clone(self, store: ArtifactStore, args: list[Any]) -> str:
+        """Blueprint, clone implementation and factory, then ``create_series`` by the admin (owner of the clone)."""
+        blueprint = self.chain.deploy(self.admin, blueprint_deployer(store.get("SettlementSeries").bytecode))
+        implementation = self.chain.deploy(self.admin, store.get("SettlementSeriesClone").bytecode)
+        factory_init = store.get("SeriesFactory").bytecode + encode(["address", "address"], [blueprint, implementation])
+        factory = self.chain.deploy(self.admin, factory_init)
+        factory_abi = abi_of(store, "SeriesFactory")
+        # the factory probes the collateral for a transfer fee with the caller's tokens (and sends them back)
+        self._setup(self.admin, self.token, self.token_abi.calldata("mint", self.admin, WRITER_FUNDS))
+        self._setup(self.admin, self.token, self.token_abi.calldata("approve", factory, MAX_UINT))
+        created = self.chain.call(self.admin, factory, factory_abi.calldata("create_series", *args[:-1]))
+        if not created.ok:
+            raise Mismatch(f"setup: create_series failed: {created.reason}")
+        return "0x" + created.output[12:32].hex()
 
     def _setup(self, sender: str, to: str, calldata: bytes) -> None:
         if not self.chain.call(sender, to, calldata).ok:
