@@ -16,6 +16,7 @@ from settlekit.exceptions import SettlekitError
 from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
 from settlekit.fuzz.differential.margin import MarginWorld
 from settlekit.fuzz.differential.runner import make_world, run_steps
+from settlekit.fuzz.differential.settlement import SettlementWorld
 from settlekit.fuzz.differential.shrink import shrink
 from settlekit.fuzz.differential.world import decode_events
 
@@ -182,6 +183,25 @@ def test_capped_liquidation_that_runs_out_of_collateral_reports_the_cap_cut() ->
     assert events["LiquidationCapped"][1:] == (336_389_718, 300 * 10**6)  # requested, allowed: the cap's cut
     assert events["Liquidated"][2] < 300 * 10**6  # the repayment: what the collateral was worth
     assert "DeficitRecorded" in events  # the collateral ran out
+
+
+def test_settlement_variants_cover_constructor_series_and_factory_clones() -> None:
+    direct, clone = make_world(ROOT, "settlement", 0), make_world(ROOT, "settlement", 4)
+    assert isinstance(direct, SettlementWorld)
+    assert isinstance(clone, SettlementWorld)
+    assert (direct.clone, clone.clone) == (False, True)
+    # the clone is a short proxy, not a copy of the series' code
+    assert len(clone.chain.evm.get_code(clone.series)) < len(direct.chain.evm.get_code(direct.series)) // 10
+    lifecycle = [
+        {"op": "mint", "writer": 0, "receiver": 1, "units": 3},
+        {"op": "warp", "seconds": 1_001},
+        {"op": "set_round", "round": 1, "answer": 2_000 * 10**8 + 7, "updated_at": 1_700_001_001},
+        {"op": "settle", "round": 1},
+        {"op": "claim", "holder": 1},
+        {"op": "reclaim", "writer": 0},
+    ]
+    for variant in range(8):
+        assert run_steps(ROOT, "settlement", variant, lifecycle) is None
 
 
 def test_replay_refuses_a_file_of_another_engine(tmp_path: Path) -> None:
