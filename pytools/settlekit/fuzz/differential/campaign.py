@@ -94,8 +94,8 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
     report.cpu_seconds = time.process_time() - cpu_started
     report.per_worker = [
         {
-            "seed": float(config.seed),
-            "steps": float(report.steps),
+            "seed": config.seed,  # an int: a 64-bit seed does not fit a float
+            "steps": report.steps,
             "elapsed": report.elapsed,
             "cpu_seconds": report.cpu_seconds,
             "started_at": started_at,

@@ -71,7 +71,7 @@ class DiffReport:
     cpu_seconds: float = 0.0
     wall: float = 0.0
     startup: float = 0.0
-    per_worker: list[dict[str, float]] = field(default_factory=list)  # seed, steps, elapsed, cpu_seconds
+    per_worker: list[dict[str, float]] = field(default_factory=list)  # seed, steps (ints), elapsed, cpu_seconds
 
     @property
     def ok(self) -> bool:
