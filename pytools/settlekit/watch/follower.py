@@ -440,6 +440,7 @@ class Follower:
         failures, down_since, outage_open = 0, None, False
         identity_checked = False
         while not stop.is_set():
+            attempt_started = time.monotonic()
             try:
                 if not identity_checked:
                     self.check_chain()
@@ -449,7 +450,9 @@ class Follower:
                 failures += 1
                 identity_checked = False
                 now = time.monotonic()
-                down_since = down_since if down_since is not None else now
+                # The outage began when the first failing attempt was sent, not when it timed out: a node that
+                # hangs is down for the whole timeout, and counting from the timeout's end under-reports it.
+                down_since = down_since if down_since is not None else attempt_started
                 self.observer.on_rpc_error(error.message, now - down_since)
                 if now - down_since >= outage_after and not outage_open:
                     self.incidents.raise_(
