@@ -183,6 +183,9 @@ def test_another_chain_is_refused_and_the_action_is_off_by_default(chain: Chain)
         targets_from_manifest({"contracts": {"harness": {"address": chain.harness.address}}}, ["vault"])
 
 
+NOT_STOPPED = "(test: the watcher did not stop within 20 s of SIGINT and was killed)"
+
+
 def test_cli_watch_serves_metrics_and_the_guardian_raises_once(
     anvil: Anvil, artifacts: ArtifactStore, settlekit_project, tmp_path: Path
 ) -> None:
@@ -222,7 +225,14 @@ def test_cli_watch_serves_metrics_and_the_guardian_raises_once(
         assert float(heads[0].split()[1]) >= 9  # the nine mined blocks were announced over the WebSocket
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        try:
+            out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a watcher behind a failed test
+            out, err = process.communicate()
+            err += f"\n{NOT_STOPPED}"
+        print(f"watcher stderr:\n{err}")  # pytest shows it when the test fails
+    assert NOT_STOPPED not in err
     assert GUARDIAN_KEY[2:].lower() not in (out + err).lower()
     assert "raised harness to level 1" in err
     incidents = [asdict(i) for i in IncidentLog(Store(store)).list()]
