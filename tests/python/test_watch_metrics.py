@@ -100,7 +100,10 @@ def test_metrics_follow_ingestion_reorgs_lag_and_incidents(watched: Any) -> None
             )
 
         assert wait_until(caught_up, timeout=15)
-        node.reorg(3)  # the last three (empty) blocks replaced
+        # The last three (empty) blocks replaced; a self-transfer in the first new block makes sure they differ
+        # (anvil may rebuild an empty block identical to the one it replaces).
+        sender = node.w3.eth.accounts[9]
+        node.reorg(3, [({"from": sender, "to": sender, "value": 1}, 0)])
         assert wait_until(
             lambda: _value(_scrape(server.url), "settlekit_watch_reorg_depth_blocks_count") == 1, timeout=15
         )
