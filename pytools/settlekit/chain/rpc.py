@@ -62,32 +62,22 @@ class RpcClient:
 
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         """Call ``method`` with positional ``params``; return ``result`` or raise :class:`RpcError`."""
-        payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
-            response = self._session.post(self.url, json=payload, timeout=timeout or self.timeout)
+            response = self._session.post(self.url, json=self._payload(method, params), timeout=timeout or self.timeout)
         except requests.RequestException as exc:
-            raise RpcConnectionError(
-                f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
-                hint="check that the node is running and the RPC URL is right",
-            ) from None
+            raise self._unreachable(method, exc) from None
         try:
-            body = response.json()
+            answer = response.json()
         except ValueError:
-            raise RpcConnectionError(
-                f"{method} to {redact_url(self.url)} returned HTTP {response.status_code} with a non-JSON body",
-                hint="check that the URL points at a JSON-RPC endpoint",
-            ) from None
-        error = body.get("error")
-        if error is not None:
-            raise RpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
-        return body.get("result")
+            raise self._not_json(method, response.status_code) from None
+        return self._result(method, answer)
 
     def call_bounded(self, method: str, *params: Any, max_bytes: int, timeout: float | None = None) -> Any:
         """Like :meth:`call`, but an answer longer than ``max_bytes`` is abandoned without being read or parsed:
         :class:`RpcResponseTooLargeError` (the connection is dropped, not drained). For calls whose answer size the
         caller cannot know in advance (eth_getLogs over a range): the body of a JSON-RPC answer takes about twice
         its length once parsed into Python objects, so a limit on bytes is a limit on memory."""
-        payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        payload = self._payload(method, params)
         try:
             response = self._session.post(self.url, json=payload, timeout=timeout or self.timeout, stream=True)
             try:
@@ -95,22 +85,38 @@ class RpcClient:
             finally:
                 response.close()
         except requests.RequestException as exc:
-            raise RpcConnectionError(
-                f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
-                hint="check that the node is running and the RPC URL is right",
-            ) from None
+            raise self._unreachable(method, exc) from None
         try:
             answer = json.loads(body)
         except ValueError:
-            raise RpcConnectionError(
-                f"{method} to {redact_url(self.url)} returned HTTP {response.status_code} with a non-JSON body",
-                hint="check that the URL points at a JSON-RPC endpoint",
-            ) from None
+            raise self._not_json(method, response.status_code) from None
         del body  # the text is garbage once parsed: free it before the caller builds anything from the answer
-        error = answer.get("error") if isinstance(answer, dict) else None
+        return self._result(method, answer)
+
+    def _payload(self, method: str, params: tuple[Any, ...]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+
+    def _unreachable(self, method: str, exc: Exception) -> RpcConnectionError:
+        return RpcConnectionError(
+            f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
+            hint="check that the node is running and the RPC URL is right",
+        )
+
+    def _not_json(self, method: str, status: int) -> RpcConnectionError:
+        return RpcConnectionError(
+            f"{method} to {redact_url(self.url)} returned HTTP {status} with a non-JSON body",
+            hint="check that the URL points at a JSON-RPC endpoint",
+        )
+
+    @staticmethod
+    def _result(method: str, answer: Any) -> Any:
+        """The ``result`` of a JSON-RPC answer, or its ``error`` raised as :class:`RpcError`."""
+        if not isinstance(answer, dict):
+            return None
+        error = answer.get("error")
         if error is not None:
             raise RpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
-        return answer.get("result") if isinstance(answer, dict) else None
+        return answer.get("result")
 
     @staticmethod
     def _read_bounded(method: str, response: requests.Response, max_bytes: int) -> bytearray:
