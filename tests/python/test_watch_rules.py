@@ -99,3 +99,40 @@ def test_lag_rule(log: IncidentLog) -> None:
 def test_malformed_rules_are_refused(raw: dict[str, object]) -> None:
     with pytest.raises(RuleError):
         Rule.parse(raw)
+
+
+def test_reorg_incident_depths_come_from_the_watch_reorg_table() -> None:
+    from settlekit.cli.watch_cmd import _follower_config
+    from settlekit.watch.rules import reorg_depths
+
+    assert reorg_depths({}) == (1, 8)
+    assert reorg_depths({"reorg": {"warning_depth": 2, "critical_depth": 3}}) == (2, 3)
+    config = _follower_config({"reorg": {"warning_depth": 2, "critical_depth": 4}}, confirmations=5, start_block=7)
+    assert (config.reorg_warning_depth, config.reorg_critical_depth) == (2, 4)
+    assert (config.confirmations, config.start_block) == (5, 7)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"warning_depth": 0}, "need whole numbers with 1 <= warning_depth <= critical_depth"),
+        ({"warning_depth": 5, "critical_depth": 4}, "need whole numbers with 1 <= warning_depth <= critical_depth"),
+        ({"critical_depth": "8"}, "need whole numbers with 1 <= warning_depth <= critical_depth"),
+        ({"critical_depth": True}, "need whole numbers with 1 <= warning_depth <= critical_depth"),
+        ({"critcal_depth": 8}, "unknown keys ['critcal_depth']"),
+    ],
+)
+def test_bad_reorg_table_is_refused_with_what_to_write(table: dict[str, object], message: str) -> None:
+    from settlekit.watch.rules import reorg_depths
+
+    with pytest.raises(RuleError) as caught:
+        reorg_depths({"reorg": table})
+    assert message in caught.value.message
+    assert caught.value.hint
+
+
+def test_project_reorg_table_matches_the_documented_defaults(settlekit_project) -> None:
+    from settlekit.cli.watch_cmd import _watch_config
+    from settlekit.watch.rules import reorg_depths
+
+    assert reorg_depths(_watch_config(settlekit_project)) == (1, 8)

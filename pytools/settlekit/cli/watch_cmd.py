@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from settlekit.cli.options import JsonOption
 from settlekit.cli.output import emit, stderr
 from settlekit.exceptions import UsageError
 from settlekit.project import Project
+
+if TYPE_CHECKING:
+    from settlekit.watch.follower import FollowerConfig
 
 StoreOpt = Annotated[
     str | None,
@@ -63,6 +66,20 @@ def _watch_config(project: Project) -> dict[str, Any]:
         return {}
     watch_table: dict[str, Any] = tomllib.loads(path.read_text()).get("watch", {})
     return watch_table
+
+
+def _follower_config(settings: dict[str, Any], confirmations: int, start_block: int) -> FollowerConfig:
+    """The follower's settings from the options and the [watch.reorg] table (incident depths of reorgs)."""
+    from settlekit.watch.follower import FollowerConfig
+    from settlekit.watch.rules import reorg_depths
+
+    warning_depth, critical_depth = reorg_depths(settings)
+    return FollowerConfig(
+        confirmations=confirmations,
+        start_block=start_block,
+        reorg_warning_depth=warning_depth,
+        reorg_critical_depth=critical_depth,
+    )
 
 
 @dataclass(frozen=True)
@@ -217,7 +234,7 @@ def watch(
     """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
     from settlekit.chain import RpcClient
     from settlekit.deploy.manifest import read_manifest
-    from settlekit.watch.follower import Follower, FollowerConfig, StepReport
+    from settlekit.watch.follower import Follower, StepReport
     from settlekit.watch.store import Store
 
     project = Project.discover()
@@ -247,7 +264,7 @@ def watch(
         rpc,
         watch_store,
         decoder,
-        FollowerConfig(confirmations=confirmations, start_block=start_block),
+        _follower_config(settings, confirmations, start_block),
         [*_sinks(sink or []), *sinks],
         settings.get("rules", []),
         observer=metrics,

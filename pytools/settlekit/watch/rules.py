@@ -48,6 +48,27 @@ class RuleError(SettlekitError):
     """A rule in the configuration is malformed."""
 
 
+def reorg_depths(watch_table: dict[str, Any]) -> tuple[int, int]:
+    """The ``[watch.reorg]`` table: ``warning_depth`` (default 1) and ``critical_depth`` (default 8), the reorg
+    depths from which a reorg opens a warning and a critical incident. Every reorg is recorded either way."""
+    raw = watch_table.get("reorg", {})
+    if not isinstance(raw, dict):
+        raise RuleError("[watch.reorg] must be a table", hint="write warning_depth and critical_depth under it")
+    unknown = sorted(set(raw) - {"warning_depth", "critical_depth"})
+    if unknown:
+        raise RuleError(f"[watch.reorg] has unknown keys {unknown}", hint="use warning_depth and critical_depth")
+    warning, critical = raw.get("warning_depth", 1), raw.get("critical_depth", 8)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (warning, critical)) or not (
+        1 <= warning <= critical
+    ):
+        raise RuleError(
+            f"[watch.reorg] warning_depth {warning!r}, critical_depth {critical!r}: need whole numbers with "
+            "1 <= warning_depth <= critical_depth",
+            hint="for example warning_depth = 1, critical_depth = 8",
+        )
+    return warning, critical
+
+
 @dataclass
 class Rule:
     name: str
