@@ -103,29 +103,45 @@ def parse_message(raw: dict[str, Any], root: Path) -> CompilerMessage:
     )
 
 
-def build(project: Project, *, force: bool = False, tests: bool = False, timeout: float = 900.0) -> BuildReport:
+def build(
+    project: Project,
+    *,
+    force: bool = False,
+    tests: bool = False,
+    timeout: float = 900.0,
+    out_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    lock_path: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> BuildReport:
     """Run ``forge build`` in ``project``; raise :class:`CompileError` with file and line on failure.
 
     Only the contracts are compiled unless ``tests`` is true: the Vyper test contracts take most of the compile
-    time and nothing but ``forge test`` needs them.
+    time and nothing but ``forge test`` needs them. ``out_dir``/``cache_dir`` build elsewhere than the project's
+    out/ and cache/ (the fuzz engine's own folders), ``lock_path`` is the lock those folders take turns on (default
+    ``.settlekit/build.lock``), and ``env`` replaces the tool environment (a FOUNDRY_PROFILE, say).
     """
     forge = find_tool("forge", project)
     find_tool("vyper", project)  # fail early with an install hint rather than with forge's message
     argv = [str(forge.path), "build", "--json", "--root", str(project.root)]
+    if out_dir is not None:
+        argv += ["--out", str(out_dir)]
+    if cache_dir is not None:
+        argv += ["--cache-path", str(cache_dir)]
     if not tests:
         argv += ["--skip", f"{project.test_dir.relative_to(project.root)}/**"]
     if force:
         argv.append("--force")
     # Two builds writing the same out/ and cache/ at once (parallel test workers, a CLI build beside a library one)
     # can leave one reading half-written artifacts: builds of one project take turns.
-    lock_dir = project.root / ".settlekit"
-    lock_dir.mkdir(exist_ok=True)
+    lock = lock_path if lock_path is not None else project.root / ".settlekit" / "build.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with FileLock(str(lock_dir / "build.lock"), timeout=timeout):
+        with FileLock(str(lock), timeout=timeout):
             completed = subprocess.run(
                 argv,
                 cwd=project.root,
-                env=tool_environment(project),
+                env=env if env is not None else tool_environment(project),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -134,7 +150,7 @@ def build(project: Project, *, force: bool = False, tests: bool = False, timeout
     except Timeout:
         raise SettlekitError(
             f"another build of {project.root} held the build lock for {timeout:g}s",
-            hint=f"wait for it to finish, or remove {lock_dir / 'build.lock'} if no settlekit or forge is running",
+            hint=f"wait for it to finish, or remove {lock} if no settlekit or forge is running",
         ) from None
     except subprocess.TimeoutExpired:
         raise SettlekitError(
@@ -162,5 +178,7 @@ def build(project: Project, *, force: bool = False, tests: bool = False, timeout
         raise CompileError(messages)
     compiled = sorted(_relative(path, project.root) for path in payload.get("contracts", {}))
     return BuildReport(
-        compiled=compiled, warnings=[m for m in messages if m.severity != "error"], out_dir=project.out_dir
+        compiled=compiled,
+        warnings=[m for m in messages if m.severity != "error"],
+        out_dir=out_dir if out_dir is not None else project.out_dir,
     )

@@ -42,9 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
-from settlekit.build.forge import CompileError, CompilerMessage, parse_message
+from settlekit.build.forge import build
 from settlekit.chain.process import spawn_bound_to_parent, stop_process
 from settlekit.exceptions import SettlekitError, UsageError
 from settlekit.fuzz.forge_json import ListedSuite, find_results_object, parse_listing, parse_results
@@ -232,40 +230,19 @@ def _environment(config: ForgeConfig, layout: _Layout, persist: Path) -> dict[st
     return env
 
 
-def _build(forge: Tool, layout: _Layout, env: dict[str, str]) -> float:
-    """``forge build`` of contracts and tests into the run's folders; returns the seconds it took."""
-    layout.lock.parent.mkdir(parents=True, exist_ok=True)
+def _build(layout: _Layout, env: dict[str, str]) -> float:
+    """``forge build`` of contracts and tests into the run's folders (the one build of settlekit.build, with this
+    run's out/cache, lock and profile); returns the seconds it took."""
     started = time.monotonic()
-    try:
-        with FileLock(str(layout.lock), timeout=BUILD_TIMEOUT):
-            completed = subprocess.run(
-                _forge_argv(forge, layout, "build", "--json"),
-                cwd=layout.project.root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT,
-                check=False,
-            )
-    except Timeout:
-        raise SettlekitError(
-            f"another build held {layout.lock} for {BUILD_TIMEOUT:g}s",
-            hint=f"wait for it to finish, or remove {layout.lock} if no settlekit or forge is running",
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise SettlekitError(
-            f"forge build did not finish within {BUILD_TIMEOUT:g}s", hint="run `forge build` by hand to see why"
-        ) from None
-    try:
-        payload = json.loads(completed.stdout) if completed.stdout.strip() else {}
-    except ValueError:
-        payload = {}
-    messages = [parse_message(raw, layout.project.root) for raw in payload.get("errors", [])]
-    if completed.returncode != 0 or any(m.severity == "error" for m in messages):
-        if not any(m.severity == "error" for m in messages):
-            text = (completed.stderr or completed.stdout).strip()
-            messages.append(CompilerMessage("error", "<forge>", None, None, text[-2000:], text))
-        raise CompileError(messages)
+    build(
+        layout.project,
+        tests=True,
+        timeout=BUILD_TIMEOUT,
+        out_dir=layout.out,
+        cache_dir=layout.cache,
+        lock_path=layout.lock,
+        env=env,
+    )
     return time.monotonic() - started
 
 
@@ -492,7 +469,7 @@ def _execute(
     env = _environment(config, layout, persist if persist is not None else layout.persist)
     report = ForgeReport(profile=config.profile, seed=seed, forge_version=_forge_version(forge))
     report.time_budget = config.time_budget
-    report.build_elapsed = _build(forge, layout, env)
+    report.build_elapsed = _build(layout, env)
     suites = _list_suites(forge, config, layout, env)
     state = _run_suites(forge, config, layout, env, suites, seed, progress)
     report.elapsed = time.monotonic() - state.started
