@@ -11,8 +11,16 @@ PY_STAMP := $(VENV)/.settlekit-installed
 NODE_STAMP := node_modules/.settlekit-installed
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
+# npm's node_modules/.bin/{forge,anvil,cast} are Node wrappers (bin.mjs) that spawn the real binary and always exit
+# 0, so a failing `forge test` through them would pass `make test` and CI. Put the real binaries' folders on PATH
+# instead (never node_modules/.bin); tests/python/test_make_exit_status.py proves a failing forge test fails make.
+FOUNDRY_OS := $(shell uname -s | tr '[:upper:]' '[:lower:]')
+FOUNDRY_ARCH := $(subst x86_64,amd64,$(subst aarch64,arm64,$(shell uname -m)))
+FOUNDRY_BIN_DIRS := $(foreach tool,anvil forge cast,$(CURDIR)/node_modules/@foundry-rs/$(tool)-$(FOUNDRY_OS)-$(FOUNDRY_ARCH)/bin)
+empty :=
+space := $(empty) $(empty)
 # The venv's vyper must come first on PATH: forge compiles Vyper with whatever `vyper` it finds.
-export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(subst $(space),:,$(FOUNDRY_BIN_DIRS)):$(PATH)
 
 .PHONY: help setup demo test lint typecheck pytest forge-test bench lock clean
 
@@ -39,6 +47,9 @@ $(NODE_STAMP): package.json package-lock.json
 	@echo "installing Foundry 1.7.1 (anvil, forge, cast) from npm"
 	@# `npm ci` rejects this lock: npm leaves the other platforms' optional binary packages out of it.
 	@npm install --no-save --no-audit --no-fund --loglevel=error
+	@for dir in $(FOUNDRY_BIN_DIRS); do tool=$$(basename $$(dirname $$dir)); tool=$${tool%%-*}; \
+		test -x "$$dir/$$tool" || { echo "error: npm installed no $$tool binary at $$dir" >&2; \
+		echo "fix: check that @foundry-rs/$$tool-$(FOUNDRY_OS)-$(FOUNDRY_ARCH) exists for this platform, then rerun make setup" >&2; exit 1; }; done
 	@touch $@
 
 demo: setup
@@ -53,6 +64,8 @@ typecheck: setup
 
 forge-test: setup
 	$(BIN)/settlekit build
+	@# `command -v` must find the real binary, not npm's wrapper, or a failing test would exit 0 (see PATH above).
+	@case "$$(command -v forge)" in */node_modules/.bin/*|"") echo "error: forge on PATH is $$(command -v forge)" >&2; exit 1;; esac
 	forge test
 
 pytest: setup
