@@ -22,7 +22,7 @@ space := $(empty) $(empty)
 # The venv's vyper must come first on PATH: forge compiles Vyper with whatever `vyper` it finds.
 export PATH := $(CURDIR)/$(BIN):$(subst $(space),:,$(FOUNDRY_BIN_DIRS)):$(PATH)
 
-.PHONY: help setup demo test lint typecheck pytest forge-test bench lock clean
+.PHONY: help setup demo test lint typecheck pytest forge-test foundry-paths bench lock clean
 
 help:
 	@echo "make demo   set up, then run the demo on an embedded Anvil"
@@ -64,9 +64,15 @@ typecheck: setup
 
 forge-test: setup
 	$(BIN)/settlekit build
-	@# `command -v` must find the real binary, not npm's wrapper, or a failing test would exit 0 (see PATH above).
-	@case "$$(command -v forge)" in */node_modules/.bin/*|"") echo "error: forge on PATH is $$(command -v forge)" >&2; exit 1;; esac
+	@$(MAKE) --no-print-directory -s foundry-paths >/dev/null
 	forge test
+
+# Where make finds each Foundry tool; fails if one is npm's wrapper (a failing test through it would exit 0).
+foundry-paths:
+	@for tool in forge anvil cast; do found=$$(command -v $$tool || true); \
+		case "$$found" in */node_modules/.bin/*|"") echo "error: $$tool on PATH is '$$found', not the real binary" >&2; \
+		echo "fix: run make setup (it installs @foundry-rs/$$tool-$(FOUNDRY_OS)-$(FOUNDRY_ARCH))" >&2; exit 1;; esac; \
+		echo "$$tool $$found"; done
 
 pytest: setup
 	$(BIN)/pytest
