@@ -13,8 +13,9 @@ Safety rules: it acts at most once per incident; it reads the level first and on
 when the node is not on the manifest's chain (chain id and genesis hash); Anvil's public development keys are refused
 on chains that are not local; incidents about history (events older than the watcher's start, raised only with
 ``--alert-on-backfill``) trigger it only with ``on_history`` (which that option sets); its own incidents, the
-node-outage incident and incidents about ``CircuitBreakerLevelChanged`` events never trigger it (so an owner lowering the level is not fought). The key never
-leaves the :class:`~settlekit.deploy.keys.Signer`: nothing here logs or records it.
+node-outage incident and incidents about ``CircuitBreakerLevelChanged`` events never trigger it (so an owner lowering
+the level is not fought). The key never leaves the :class:`~settlekit.deploy.keys.Signer`: nothing here logs or
+records it.
 """
 
 from __future__ import annotations
