@@ -189,7 +189,8 @@ def test_history_fires_nothing_unless_asked_and_is_marked_when_it_does(tmp_path:
         if alert:
             assert [(i.rule, i.details["history"], i.details["events"]) for i in fired] == [("deficit", True, 2)]
         else:
-            assert fired == [] and engine.suppressed == {"deficit": 2}
+            assert fired == []
+            assert engine.suppressed == {"deficit": 2}
         live = engine.observe([_row("DeficitRecorded", 101, amount=7)])
         assert [i.details.get("history") for i in live] == [None]
 
@@ -221,7 +222,8 @@ def test_the_lag_rule_runs_only_at_the_live_head(tmp_path: Path) -> None:
     assert engine.after_step(backfill, tip, 10) == []  # backfilling history: old by nature
     assert engine.after_step(StepReport(head=80), tip, 10) == []  # catching up, behind the head
     [lag] = engine.after_step(StepReport(head=50), tip, 10)  # following the live head
-    assert lag.rule == "lag" and lag.details["lag_seconds"] >= 3_600
+    assert lag.rule == "lag"
+    assert lag.details["lag_seconds"] >= 3_600
 
 
 def test_a_wave_is_one_incident_write_per_step(tmp_path: Path) -> None:
