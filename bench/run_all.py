@@ -14,6 +14,7 @@ import gas_signed
 import mutants
 import watch_heads
 import watch_perf
+import watch_rules
 
 if __name__ == "__main__":
     foundation.main()
@@ -24,6 +25,7 @@ if __name__ == "__main__":
     deploy_throughput.main()
     watch_perf.main()
     watch_heads.main()
+    watch_rules.main()
     fuzz_speed.main()
     fuzz_forge.main()
     mutants.main(["--budget", "25"])  # the budget of the recorded table
