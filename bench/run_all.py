@@ -3,6 +3,8 @@ the mutant benchmark)."""
 
 from __future__ import annotations
 
+import watch_rules
+
 import deploy_throughput
 import foundation
 import fuzz_forge
@@ -14,7 +16,6 @@ import gas_signed
 import mutants
 import watch_heads
 import watch_perf
-import watch_rules
 
 if __name__ == "__main__":
     foundation.main()
