@@ -3,6 +3,8 @@ the mutant benchmark)."""
 
 from __future__ import annotations
 
+import watch_rules
+
 import deploy_throughput
 import foundation
 import fuzz_forge
@@ -24,6 +26,7 @@ if __name__ == "__main__":
     deploy_throughput.main()
     watch_perf.main()
     watch_heads.main()
+    watch_rules.main()
     fuzz_speed.main()
     fuzz_forge.main()
     mutants.main(["--budget", "25"])  # the budget of the recorded table

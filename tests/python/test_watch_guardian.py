@@ -24,7 +24,7 @@ from settlekit.deploy.executor import Deployer
 from settlekit.deploy.keys import KeyUseError, dev_signer, from_private_key_env
 from settlekit.deploy.plan import load_plan
 from settlekit.watch.decoder import EventDecoder
-from settlekit.watch.follower import Follower
+from settlekit.watch.follower import Follower, FollowerConfig
 from settlekit.watch.guardian import (
     Guardian,
     GuardianConfig,
@@ -297,3 +297,51 @@ def test_the_guardian_key_comes_from_a_foundry_keystore_or_an_env_var(
         guardian_signer(account="guardian", password_file=None, password_env=None, key_env="SK_TEST_GUARDIAN_KEY")
     with pytest.raises(KeyUseError, match="no password for keystore 'guardian'"):  # never prompts
         guardian_signer(account="guardian", password_file=None, password_env=None, key_env=None)
+
+
+@pytest.mark.parametrize("alert_on_backfill", [False, True])
+def test_history_backfilled_into_a_fresh_store_raises_nothing_unless_asked(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch, alert_on_backfill: bool
+) -> None:
+    """Issue 15, point 6: a critical event booked hundreds of blocks before the watcher starts is history. A fresh
+    store backfills it without a critical incident or a guardian action, unless --alert-on-backfill."""
+    monkeypatch.setenv("SK_TEST_GUARDIAN_KEY", GUARDIAN_KEY)
+    chain.mint(5)  # the old event a critical rule matches (a stand-in for an old DeficitRecorded)
+    chain.node.mine(300)
+    guardian = Guardian(
+        chain.w3,
+        [Target("harness", chain.harness.address)],
+        GuardianConfig(enabled=True, contracts=("harness",), level=2, on_history=alert_on_backfill),
+        from_private_key_env("SK_TEST_GUARDIAN_KEY"),
+        chain_id=31337,
+        genesis_hash=chain.genesis,
+    )
+    follower = Follower(
+        chain.node.rpc,
+        chain.store,
+        chain.decoder,
+        FollowerConfig(max_blocks_per_step=50, alert_on_backfill=alert_on_backfill),
+        sinks=[guardian],
+        rules=[CRITICAL_MINT],
+    )
+    guardian.bind(follower.incidents)
+    follower.check_chain()
+    assert follower.step().backfilled_to is not None  # the history came through the range backfill
+    while follower.step().ingested_blocks:
+        pass
+    if alert_on_backfill:
+        [old] = chain.incidents("critical mint")
+        assert old.details["history"] is True
+        assert [a.details["outcome"] for a in chain.incidents("guardian_action")] == ["sent"]
+        assert chain.level() == 2
+        return
+    assert chain.incidents("critical mint") == []
+    assert chain.incidents("guardian_action") == []
+    assert chain.level() == 0
+    assert follower.rules.suppressed["critical mint"] >= 1
+    chain.mint(6)  # after the start: news
+    follower.step()
+    [new] = chain.incidents("critical mint")
+    assert "history" not in new.details
+    assert [a.details["outcome"] for a in chain.incidents("guardian_action")] == ["sent"]
+    assert chain.level() == 2

@@ -92,6 +92,7 @@ class _GuardianOptions:
     password_env: str | None
     key_env: str | None
     dry_run: bool
+    on_history: bool = False  # --alert-on-backfill: the guardian acts on history incidents too
 
 
 def _metrics_and_guardian(
@@ -126,6 +127,7 @@ def _metrics_and_guardian(
         dry_run=options.dry_run or config.dry_run,
         account=options.account or (None if options.key_env else config.account),
         key_env=options.key_env or (None if options.account else config.key_env),
+        on_history=options.on_history or config.on_history,
     )
     if not config.enabled:
         return metrics, []
@@ -230,8 +232,16 @@ def watch(
     ws_url: Annotated[
         str | None, typer.Option("--ws-url", help="WebSocket URL: new heads (eth_subscribe) wake the poll at once.")
     ] = None,
+    alert_on_backfill: Annotated[
+        bool,
+        typer.Option(
+            "--alert-on-backfill", help="Rules and the guardian also fire on events older than the watcher's start."
+        ),
+    ] = False,
 ) -> None:
     """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
+    from dataclasses import replace
+
     from settlekit.chain import RpcClient
     from settlekit.deploy.manifest import read_manifest
     from settlekit.watch.follower import Follower, StepReport
@@ -256,6 +266,7 @@ def watch(
             guardian_password_env,
             guardian_key_env,
             guardian_dry_run,
+            alert_on_backfill,
         ),
         metrics_port,
         metrics_host,
@@ -264,7 +275,7 @@ def watch(
         rpc,
         watch_store,
         decoder,
-        _follower_config(settings, confirmations, start_block),
+        replace(_follower_config(settings, confirmations, start_block), alert_on_backfill=alert_on_backfill),
         [*_sinks(sink or []), *sinks],
         settings.get("rules", []),
         observer=metrics,

@@ -58,6 +58,7 @@ class FollowerConfig:
     backfill_prefetch: bool = True  # fetch the next range while the current one is decoded and stored
     reorg_warning_depth: int = 1  # a reorg at least this deep opens a warning incident
     reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
+    alert_on_backfill: bool = False  # rules fire on history too (events at or below the boundary of RuleEngine.start)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class StepReport:
     backfill_pending: bool = False  # the step stopped at its event budget below the finalized block: step again now
     events: list[EventRow] = field(default_factory=list)
     reorgs: list[dict[str, Any]] = field(default_factory=list)
+    retractions: list[tuple[int, int]] = field(default_factory=list)  # (len(events) at the reorg, common ancestor)
 
 
 @dataclass
@@ -103,7 +105,8 @@ class Follower:
         self.decoder = decoder
         self.config = config or FollowerConfig()
         self.incidents = IncidentLog(store, sinks)
-        self.rules = RuleEngine([Rule.parse(raw) for raw in rules], self.incidents)
+        rule_list = [Rule.parse(raw) for raw in rules]
+        self.rules = RuleEngine(rule_list, self.incidents, alert_on_backfill=self.config.alert_on_backfill)
         self.last_outage_seconds: float | None = None
         self.backfill_range = self.config.backfill_range
         self._backfilling = False  # a backfill stopped at a step's event budget: the next step carries it on
@@ -164,6 +167,7 @@ class Follower:
 
     def check_chain(self) -> None:
         """Refuse a node on another chain than the store's (checked at start and after every reconnect)."""
+        self.rules.start(self.store, lambda: int(self.rpc.call("eth_blockNumber"), 16))  # once: history boundary
         chain_id = str(int(self.rpc.call("eth_chainId"), 16))
         genesis = self._block_by_number(0)
         genesis_hash = genesis.hash if genesis else ""
@@ -206,8 +210,8 @@ class Follower:
                 if stored is None or not stored.canonical or head < tip.number:
                     self._reorg(at_tip, report)
             self._promote(report.head)
-            self.observer.on_step(report, self.store.tip())
-            return report  # nothing new was ingested: no events for the rules
+            self._after_step(report, self.store.tip())
+            return report
         finalized_raw = self.rpc.call("eth_getBlockByNumber", "finalized", False)
         finalized = int(finalized_raw["number"], 16) if finalized_raw else -1
         start = self.config.start_block if tip is None else tip.number + 1
@@ -231,10 +235,13 @@ class Follower:
             report.events.extend(events)
             tip = block
         self._promote(report.head)
-        tip_now = self.store.tip()
-        self.rules.observe(report.events, tip_now.timestamp if tip_now else None)
-        self.observer.on_step(report, tip_now)
+        self._after_step(report, self.store.tip())
         return report
+
+    def _after_step(self, report: StepReport, tip: BlockRow | None) -> None:
+        finalized = self.store.get_meta("finalized_number")
+        self.rules.after_step(report, tip, int(finalized) if finalized is not None else None)
+        self.observer.on_step(report, tip)
 
     def _backfill(self, start: int, end: int, report: StepReport) -> BlockRow:
         """Ingest [start, end] (all at or below the node's finalized block) with range eth_getLogs calls whose size
@@ -379,6 +386,7 @@ class Follower:
             "new_tip": new_block.hash,
         }
         report.reorgs.append(reorg)
+        report.retractions.append((len(report.events), ancestor_number))  # the rules take these events back
         # Raised before the new branch is fetched: once the old blocks are orphaned, a failure while ingesting the
         # branch (a node error, a kill) would otherwise lose the incident (the next step sees no reorg any more).
         self._reorg_incident(reorg)

@@ -11,9 +11,11 @@ an incident of its own:
 
 Safety rules: it acts at most once per incident; it reads the level first and only ever raises; it refuses to act
 when the node is not on the manifest's chain (chain id and genesis hash); Anvil's public development keys are refused
-on chains that are not local; its own incidents, the node-outage incident and incidents about
-``CircuitBreakerLevelChanged`` events never trigger it (so an owner lowering the level is not fought). The key never
-leaves the :class:`~settlekit.deploy.keys.Signer`: nothing here logs or records it.
+on chains that are not local; incidents about history (events older than the watcher's start, raised only with
+``--alert-on-backfill``) trigger it only with ``on_history`` (which that option sets); its own incidents, the
+node-outage incident and incidents about ``CircuitBreakerLevelChanged`` events never trigger it (so an owner lowering
+the level is not fought). The key never leaves the :class:`~settlekit.deploy.keys.Signer`: nothing here logs or
+records it.
 """
 
 from __future__ import annotations
@@ -74,11 +76,22 @@ class GuardianConfig:
     account: str | None = None  # Foundry keystore name
     key_env: str | None = None  # environment variable holding a private key
     timeout: float = 60.0  # seconds to wait for the receipt
+    on_history: bool = False  # act on incidents about history (raised only with --alert-on-backfill)
     local_chain_ids: frozenset[int] = field(default=LOCAL_CHAIN_IDS)
 
     @classmethod
     def parse(cls, table: dict[str, Any]) -> GuardianConfig:
-        known = {"enabled", "contracts", "level", "dry_run", "ignore_rules", "account", "key_env", "timeout"}
+        known = {
+            "enabled",
+            "contracts",
+            "level",
+            "dry_run",
+            "ignore_rules",
+            "account",
+            "key_env",
+            "timeout",
+            "on_history",
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise GuardianConfigError(
@@ -105,6 +118,7 @@ class GuardianConfig:
             account=table.get("account"),
             key_env=table.get("key_env"),
             timeout=float(table.get("timeout", 60.0)),
+            on_history=bool(table.get("on_history", False)),
         )
 
 
@@ -184,6 +198,7 @@ class Guardian:
             and incident.rule not in OWN_RULES
             and incident.rule not in self.config.ignore_rules
             and incident.details.get("event") not in IGNORED_EVENTS
+            and (self.config.on_history or not incident.details.get("history", False))
         )
 
     # --- the sink --------------------------------------------------------------------------------------------
