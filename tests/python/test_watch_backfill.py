@@ -184,11 +184,11 @@ class _CrashingStore(Store):
         super().__init__(url)
         self.ingests, self.crash_at = 0, crash_at
 
-    def ingest(self, blocks: Any, events: Any) -> None:
+    def ingest(self, blocks: Any, events: Any, watched: Any = ()) -> None:
         self.ingests += 1
         if self.ingests == self.crash_at:
             raise KeyboardInterrupt("crash")  # not an error the follower handles: it unwinds the step
-        super().ingest(blocks, events)
+        super().ingest(blocks, events, watched)
 
 
 def test_crash_during_a_prefetched_backfill_resumes_from_the_checkpoint(

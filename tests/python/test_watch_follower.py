@@ -161,7 +161,11 @@ def test_every_reorg_is_in_the_incident_log_with_its_depth(setup: Any) -> None:
     first = log.acknowledge(reorgs[0].id)
     assert first.state == "acknowledged"
     assert log.resolve(reorgs[0].id).state == "resolved"
-    assert len(log.list(open_only=True)) == 2
+    assert len([i for i in log.list(open_only=True) if i.rule == "reorg"]) == 2
+    # the depth-3 reorg took back a transfer that had 2 confirmations: its own incident, naming it
+    (retracted,) = [i for i in log.list() if i.rule == "confirmed_retracted"]
+    assert retracted.details["event"] == "Transfer" and retracted.details["reorg_depth"] == 3
+    assert retracted.summary.startswith("confirmed Transfer of token")
 
 
 def test_the_same_condition_does_not_open_a_second_incident(store_url: str) -> None:

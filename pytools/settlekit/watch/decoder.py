@@ -243,6 +243,8 @@ class EventDecoder:
         # (address as the node spells it: lower-case, or checksummed; topic0 as 0x-hex) -> (label, event, decoder):
         # one dict lookup finds everything for a log of a watched event, without checksumming its address
         self._compiled: dict[tuple[str, str], tuple[str, str, _Compiled]] = {}
+        self._artifacts = store
+        self.generation = 0  # bumped whenever the watched addresses change (a prefetched range may be stale)
         for label, (address, artifact) in contracts.items():
             self._register(label, address, store.get(artifact).event_topics)
 
@@ -260,8 +262,27 @@ class EventDecoder:
             decoder._register(label, address, by_topic)
         return decoder
 
+    def register(self, label: str, address: str, artifact: str) -> None:
+        """Watch one more contract (a child announced by a factory, a contract added to a manifest)."""
+        self._register(label, address, self._artifacts.get(artifact).event_topics)
+
+    def unregister(self, address: str) -> None:
+        """Stop decoding a contract (a child whose announcement was reorged out)."""
+        checksummed = to_checksum_address(address)
+        if self._by_address.pop(checksummed, None) is None:
+            return
+        self.generation += 1
+        for key in [key for key in self._layouts if key[0] == checksummed]:
+            del self._layouts[key]
+        for key in [key for key in self._compiled if key[0] in (checksummed, checksummed.lower())]:
+            del self._compiled[key]
+
+    def watches(self, address: str) -> bool:
+        return to_checksum_address(address) in self._by_address
+
     def _register(self, label: str, address: str, by_topic: dict[bytes, dict[str, Any]]) -> None:
         checksummed = to_checksum_address(address)
+        self.generation += 1
         self._by_address[checksummed] = (label, by_topic)
         for topic0, abi in by_topic.items():
             layout = _layout(abi)

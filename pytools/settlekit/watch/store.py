@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils.address import to_checksum_address
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -39,6 +40,21 @@ class EventRow:
     event: str
     args: dict[str, Any]
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedRow:
+    """A contract the store follows beyond the manifests' own list (see schema.watched)."""
+
+    address: str  # lower case
+    label: str
+    artifact: str
+    kind: str  # manifest, child
+    from_block: int
+    parent: str | None = None
+    announced_block_hash: str | None = None
+    announced_log_index: int | None = None
+    active: bool = True
 
 
 # The events insert of the write path, per driver parameter style (sqlite3: qmark; psycopg: format).
@@ -189,8 +205,12 @@ class Store:
             None if row is None else BlockRow(row.number, row.hash, row.parent_hash, row.timestamp, bool(row.canonical))
         )
 
-    def ingest(self, blocks: Iterable[BlockRow], events: Iterable[EventRow]) -> None:
-        """Store blocks and their events and move the checkpoint to the last block, in one transaction."""
+    def ingest(
+        self, blocks: Iterable[BlockRow], events: Iterable[EventRow], watched: Iterable[WatchedRow] = ()
+    ) -> None:
+        """Store blocks and their events and move the checkpoint to the last block, in one transaction; with
+        ``watched``, also record the contracts those events announced (or whose history they complete), so a kill
+        can never keep an announcing event without its child."""
         block_list = list(blocks)
         block_rows = [
             {"hash": b.hash, "number": b.number, "parent_hash": b.parent_hash, "timestamp": b.timestamp, "canonical": 1}
@@ -208,12 +228,58 @@ class Store:
                     .values(status="seen")
                 )
             self._insert_events(connection, events)
+            self._upsert_watched(connection, list(watched))
             if block_list:
                 last = max(block_list, key=lambda block: block.number)
                 connection.execute(schema.checkpoint.delete())
                 connection.execute(
                     schema.checkpoint.insert().values(id=1, block_number=last.number, block_hash=last.hash)
                 )
+
+    def _upsert_watched(self, connection: Connection, rows: list[WatchedRow]) -> None:
+        if not rows:
+            return
+        addresses = [row.address.lower() for row in rows]
+        connection.execute(schema.watched.delete().where(schema.watched.c.address.in_(addresses)))
+        connection.execute(
+            schema.watched.insert(),
+            [
+                {
+                    "address": row.address.lower(),
+                    "label": row.label,
+                    "artifact": row.artifact,
+                    "kind": row.kind,
+                    "from_block": row.from_block,
+                    "parent": row.parent,
+                    "announced_block_hash": row.announced_block_hash,
+                    "announced_log_index": row.announced_log_index,
+                    "active": 1 if row.active else 0,
+                }
+                for row in rows
+            ],
+        )
+
+    def watched(self, *, kind: str | None = None, active_only: bool = True) -> list[WatchedRow]:
+        query = select(schema.watched).order_by(schema.watched.c.from_block, schema.watched.c.address)
+        if kind is not None:
+            query = query.where(schema.watched.c.kind == kind)
+        if active_only:
+            query = query.where(schema.watched.c.active == 1)
+        with self.engine.begin() as connection:
+            return [
+                WatchedRow(
+                    r.address,
+                    r.label,
+                    r.artifact,
+                    r.kind,
+                    r.from_block,
+                    r.parent,
+                    r.announced_block_hash,
+                    r.announced_log_index,
+                    bool(r.active),
+                )
+                for r in connection.execute(query)
+            ]
 
     def orphan_above(self, ancestor_number: int, *, depth: int, old_tip: str, new_tip: str) -> int:
         """Mark canonical blocks above ``ancestor_number`` orphaned and retract their events; record the reorg.
@@ -234,6 +300,28 @@ class Store:
                     update(schema.events).where(schema.events.c.block_hash.in_(orphaned)).values(status="retracted")
                 )
                 retracted = int(result.rowcount or 0)
+                # Children announced in the orphaned blocks go with their announcement, and all they emitted.
+                gone = [
+                    row.address
+                    for row in connection.execute(
+                        select(schema.watched.c.address).where(
+                            schema.watched.c.kind == "child",
+                            schema.watched.c.active == 1,
+                            schema.watched.c.announced_block_hash.in_(orphaned),
+                        )
+                    )
+                ]
+                if gone:
+                    connection.execute(
+                        update(schema.watched).where(schema.watched.c.address.in_(gone)).values(active=0)
+                    )
+                    spellings = [*gone, *(to_checksum_address(address) for address in gone)]
+                    result = connection.execute(
+                        update(schema.events)
+                        .where(schema.events.c.address.in_(spellings), schema.events.c.status != "retracted")
+                        .values(status="retracted")
+                    )
+                    retracted += int(result.rowcount or 0)
             connection.execute(
                 schema.reorgs.insert().values(
                     detected_at=int(time.time()),
@@ -283,6 +371,29 @@ class Store:
             query = query.where(schema.events.c.block_number >= from_block)
         if to_block is not None:
             query = query.where(schema.events.c.block_number <= to_block)
+        with self.engine.begin() as connection:
+            return [
+                EventRow(
+                    r.block_hash,
+                    r.log_index,
+                    r.block_number,
+                    r.tx_hash,
+                    r.address,
+                    r.contract,
+                    r.event,
+                    json.loads(r.args),
+                    r.status,
+                )
+                for r in connection.execute(query)
+            ]
+
+    def events_above(self, number: int, statuses: Sequence[str]) -> list[EventRow]:
+        """Events above block ``number`` in one of ``statuses`` (what a reorg down to ``number`` would retract)."""
+        query = (
+            select(schema.events)
+            .where(schema.events.c.block_number > number, schema.events.c.status.in_(list(statuses)))
+            .order_by(schema.events.c.block_number, schema.events.c.log_index)
+        )
         with self.engine.begin() as connection:
             return [
                 EventRow(
