@@ -193,7 +193,7 @@ def test_labels_that_collide_across_manifests_are_prefixed_and_other_chains_refu
     for manifest in (a, b):
         manifest["contracts"]["collateral"]["artifact"] = "MockERC20"
     targets = from_manifests([("a", a), ("b", b)])
-    assert [t.label for t in targets.contracts] == ["settlement.collateral", "margin.collateral"]
+    assert [t.label for t in targets.contracts] == ["collateral", "margin.collateral"]
     from settlekit.watch.targets import TargetError
 
     with pytest.raises(TargetError, match="different chains"):

@@ -20,6 +20,7 @@ from settlekit.project import Project
 
 if TYPE_CHECKING:
     from settlekit.watch.follower import FollowerConfig
+    from settlekit.watch.targets import Targets
 
 StoreOpt = Annotated[
     str | None,
@@ -68,8 +69,11 @@ def _watch_config(project: Project) -> dict[str, Any]:
     return watch_table
 
 
-def _follower_config(settings: dict[str, Any], confirmations: int, start_block: int) -> FollowerConfig:
-    """The follower's settings from the options and the [watch.reorg] table (incident depths of reorgs)."""
+def _follower_config(
+    settings: dict[str, Any], confirmations: int, start_block: int, targets: Targets, finality_depth: int
+) -> FollowerConfig:
+    """The follower's settings from the options, the manifests' chain and the [watch.reorg] table (incident depths
+    of reorgs)."""
     from settlekit.watch.follower import FollowerConfig
     from settlekit.watch.rules import reorg_depths
 
@@ -79,6 +83,9 @@ def _follower_config(settings: dict[str, Any], confirmations: int, start_block: 
         start_block=start_block,
         reorg_warning_depth=warning_depth,
         reorg_critical_depth=critical_depth,
+        finality_depth=finality_depth,
+        expected_chain_id=targets.chain_id,
+        expected_genesis=targets.genesis_hash,
     )
 
 
@@ -143,18 +150,36 @@ def _metrics_and_guardian(
     return metrics, [sink]
 
 
-def _decoder(project: Project, deployed: dict[str, Any]) -> Any:
-    """The decoder of the manifest's contracts from the compiled artifacts, building only when one is missing or
-    unreadable: a (re)start must not wait for, or fail on, the recompilation of sources edited since the deployment
-    (the deployed contracts' events do not change with them)."""
+def _decoder(project: Project, targets: Targets) -> Any:
+    """The decoder of the manifests' contracts from the compiled artifacts (children's artifacts included),
+    building only when one is missing or unreadable: a (re)start must not wait for, or fail on, the recompilation
+    of sources edited since the deployment (the deployed contracts' events do not change with them)."""
     from settlekit.build import ArtifactNotFoundError, ArtifactStore, build
     from settlekit.watch.decoder import EventDecoder
 
+    contracts = {t.label: (t.address, t.artifact) for t in targets.contracts}
+
+    def load() -> Any:
+        store = ArtifactStore(project.out_dir)
+        for spec in targets.children:
+            store.get(spec.artifact)
+        return EventDecoder(contracts, store)
+
     try:
-        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+        return load()
     except (ArtifactNotFoundError, ValueError, KeyError):  # ValueError/KeyError: an artifact being rewritten
         build(project)
-        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+        return load()
+
+
+def _targets(manifests: list[Path]) -> Targets:
+    from settlekit.deploy.manifest import read_manifest
+    from settlekit.watch.targets import from_manifests
+
+    paths = list(dict.fromkeys(manifests))  # the same file twice is one manifest
+    if not paths:
+        raise UsageError("no --manifest given", hint="pass --manifest deployments/<chain id>/<name>.json")
+    return from_manifests([(str(path), read_manifest(path)) for path in paths])
 
 
 def _head_subscription(ws_url: str | None, metrics: Any) -> tuple[Any, Any]:
@@ -180,7 +205,10 @@ def _head_subscription(ws_url: str | None, metrics: Any) -> tuple[Any, Any]:
 
 
 def watch(
-    manifest: Annotated[Path, typer.Option("--manifest", help="Deployment manifest whose contracts to watch.")],
+    manifest: Annotated[
+        list[Path],
+        typer.Option("--manifest", help="Deployment manifest whose contracts to watch (repeatable, one chain)."),
+    ],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="Node to follow.")],
     as_json: JsonOption = False,
     store: StoreOpt = None,
@@ -230,18 +258,22 @@ def watch(
     ws_url: Annotated[
         str | None, typer.Option("--ws-url", help="WebSocket URL: new heads (eth_subscribe) wake the poll at once.")
     ] = None,
+    finality_depth: Annotated[
+        int, typer.Option("--finality-depth", help="Blocks under the head counted final on nodes without `finalized`.")
+    ] = 64,
 ) -> None:
     """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
     from settlekit.chain import RpcClient
-    from settlekit.deploy.manifest import read_manifest
     from settlekit.watch.follower import Follower, StepReport
     from settlekit.watch.store import Store
 
     project = Project.discover()
-    deployed = read_manifest(manifest)
-    decoder = _decoder(project, deployed)
+    targets = _targets(manifest)
+    deployed = targets.manifest()
+    decoder = _decoder(project, targets)
     settings = _watch_config(project)
     rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
+    lock = watch_store.writer_lock()  # one writer per store: a second watcher stops here with a clear error
     metrics, sinks = _metrics_and_guardian(
         settings,
         rpc,
@@ -264,10 +296,12 @@ def watch(
         rpc,
         watch_store,
         decoder,
-        _follower_config(settings, confirmations, start_block),
+        _follower_config(settings, confirmations, start_block, targets, finality_depth),
         [*_sinks(sink or []), *sinks],
         settings.get("rules", []),
         observer=metrics,
+        targets=targets.contracts,
+        children=targets.children,
     )
     for extra in sinks:
         extra.bind(follower.incidents)
@@ -303,6 +337,7 @@ def watch(
     finally:
         if subscription is not None:
             subscription.close()
+        lock.release()
 
 
 def events(

@@ -5,17 +5,22 @@ duplicates nothing.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from settlekit.chain.rpc import redact_url
+from settlekit.exceptions import SettlekitError
 from settlekit.watch import schema
 
 
@@ -105,6 +110,70 @@ def _encode_args(args: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+class WriterLockError(SettlekitError):
+    """Another watcher holds the store's writer lock."""
+
+
+# The key of the watcher's PostgreSQL advisory lock (advisory locks are per database: one writer per store).
+_ADVISORY_KEY = int.from_bytes(b"skwatch1", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class WriterLock:
+    """One writer per store: a PostgreSQL session-level advisory lock, or an exclusive ``flock`` on
+    ``<database file>.lock`` for SQLite. Held until :meth:`release` or the process ends (a ``kill -9`` releases
+    both: the kernel drops the flock, PostgreSQL ends the session)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._connection: Connection | None = None
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> WriterLock:
+        display = redact_url(self.store.url) if self.store.url.startswith("postgres") else self.store.url
+        if self.store.engine.dialect.name == "postgresql":
+            connection = self.store.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar()
+            connection.commit()
+            if not got:
+                connection.close()
+                raise WriterLockError(
+                    f"another watcher is writing to {display} (its PostgreSQL advisory lock is held)",
+                    hint="stop the other `settlekit watch` on this store, or give this one another --store",
+                )
+            self._connection = connection
+            return self
+        database = self.store.engine.url.database
+        if not database or database == ":memory:":
+            return self
+        path = Path(database).with_name(Path(database).name + ".lock")
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise WriterLockError(
+                f"another watcher (pid {holder}) is writing to {display} (lock file {path})",
+                hint="stop the other `settlekit watch` on this store, or give this one another --store",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -130,6 +199,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def writer_lock(self) -> WriterLock:
+        """Take the store's writer lock (:class:`WriterLockError` if another watcher holds it)."""
+        return WriterLock(self).acquire()
 
     # --- helpers ---------------------------------------------------------------------------------------------
 

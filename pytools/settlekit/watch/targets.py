@@ -11,7 +11,6 @@ watch their series too.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +83,8 @@ def _child_specs(label: str, entry: dict[str, Any], where: str) -> list[ChildSpe
 
 def from_manifests(manifests: list[tuple[str, dict[str, Any]]]) -> Targets:
     """``manifests``: (where it came from, its JSON) pairs. Contracts at the same address are watched once; a label
-    used by two manifests for different contracts is prefixed with its deployment's name (``margin.collateral``)."""
+    an earlier manifest already uses is prefixed with its deployment's name (``margin.collateral``), so adding a
+    manifest after the others never renames what the store already holds."""
     chain_ids = {int(m["chain_id"]) for _, m in manifests if m.get("chain_id") is not None}
     if len(chain_ids) > 1:
         raise TargetError(
@@ -106,11 +106,14 @@ def from_manifests(manifests: list[tuple[str, dict[str, Any]]]) -> Targets:
                 continue
             seen.add(address.lower())
             entries.append((deployment, str(label), entry, where))
-    counts = Counter(label for _, label, _, _ in entries)
     contracts: list[Target] = []
     children: list[ChildSpec] = []
+    used: set[str] = set()
     for deployment, label, entry, where in entries:
-        name = f"{deployment}.{label}" if counts[label] > 1 else label
+        name = f"{deployment}.{label}" if label in used else label
+        if name in used:
+            raise TargetError(f"{where}: two contracts named {name!r}", hint="give the deployments different names")
+        used.add(name)
         address, block = to_checksum_address(entry["address"]), int(entry.get("block_number") or 0)
         contracts.append(Target(name, address, str(entry["artifact"]), block))
         children.extend(_child_specs(name, entry, f"{where}: contracts.{label}"))
