@@ -109,9 +109,11 @@ def test_series_created_while_following_are_watched_from_their_creation_block(
     _catch_up(follower)
     assert _stored(store, series.address) == _node_logs(node, series.address)
     names = [e.event for e in store.events() if e.address.lower() == series.address.lower()]
-    assert "Minted" in names and "OwnershipTransferred" in names
+    assert "Minted" in names
+    assert "OwnershipTransferred" in names
     (child,) = store.watched(kind="child")
-    assert child.label == f"series:{series.address.lower()}" and child.parent == "series_factory"
+    assert child.label == f"series:{series.address.lower()}"
+    assert child.parent == "series_factory"
     # a restart reads its children from the store: the series stays watched
     again = _follower(node, artifacts, store, from_manifests([("settlement.json", _manifest(kit))]))
     _mint(kit, node, series, 1)
@@ -165,7 +167,8 @@ def test_a_reorged_announcement_retracts_the_child_and_all_it_emitted(
     (gone,) = store.watched(kind="child", active_only=False)
     assert not gone.active
     retracted = [e for e in store.events(canonical_only=False) if e.address.lower() == series.address.lower()]
-    assert retracted and {e.status for e in retracted} == {"retracted"}
+    assert retracted
+    assert {e.status for e in retracted} == {"retracted"}
     assert not follower.decoder.watches(series.address)
 
 
@@ -178,7 +181,8 @@ def test_a_contract_added_to_the_manifest_is_backfilled_from_its_deployment(
     store = Store(store_url)
     # first run: a manifest without the factory
     _catch_up(_follower(node, artifacts, store, from_manifests([("a.json", _manifest(kit, with_factory=False))])))
-    assert _stored(store, kit.factory.address) == [] and _stored(store, series.address) == []
+    assert _stored(store, kit.factory.address) == []
+    assert _stored(store, series.address) == []
     # restart with the factory added: its history and its series' are backfilled, not only what follows
     both = from_manifests([("a.json", _manifest(kit, with_factory=False)), ("b.json", _manifest(kit))])
     follower = _follower(node, artifacts, store, both)

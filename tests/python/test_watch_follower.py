@@ -164,7 +164,8 @@ def test_every_reorg_is_in_the_incident_log_with_its_depth(setup: Any) -> None:
     assert len([i for i in log.list(open_only=True) if i.rule == "reorg"]) == 2
     # the depth-3 reorg took back a transfer that had 2 confirmations: its own incident, naming it
     (retracted,) = [i for i in log.list() if i.rule == "confirmed_retracted"]
-    assert retracted.details["event"] == "Transfer" and retracted.details["reorg_depth"] == 3
+    assert retracted.details["event"] == "Transfer"
+    assert retracted.details["reorg_depth"] == 3
     assert retracted.summary.startswith("confirmed Transfer of token")
 
 
