@@ -166,6 +166,9 @@ class WriterLock:
 
     def release(self) -> None:
         if self._connection is not None:
+            # the connection goes back to the pool, session and all: unlock explicitly
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
+            self._connection.commit()
             self._connection.close()
             self._connection = None
         if self._file is not None:
