@@ -41,21 +41,68 @@ def _store_url(store: str | None) -> str:
     return f"sqlite:///{folder / 'watch.db'}"
 
 
-def _sinks(specs: list[str]) -> list[Any]:
-    from settlekit.watch.sinks import FileSink, StdoutSink, WebhookSink
+def _sinks(specs: list[str], secret_env: str | None, as_json: bool) -> tuple[list[Any], list[Any]]:
+    """(sinks told at once in the follower's thread, remote sinks delivered through the outbox)."""
+    import os
 
-    sinks: list[Any] = []
+    from settlekit.watch.outbox import HttpSink
+    from settlekit.watch.sinks import FileSink, StdoutSink
+
+    secret: bytes | None = None
+    if secret_env is not None:
+        value = os.environ.get(secret_env)
+        if not value:
+            raise UsageError(f"--webhook-secret-env {secret_env}: the variable is not set", hint=f"export {secret_env}")
+        secret = value.encode()
+    immediate: list[Any] = []
+    remote: list[Any] = []
     for spec in specs:
         kind, _, target = spec.partition(":")
         if kind == "stdout" and not target:
-            sinks.append(StdoutSink())
+            immediate.append(StdoutSink(as_json=as_json))
         elif kind == "file" and target:
-            sinks.append(FileSink(Path(target)))
-        elif kind == "webhook" and target:
-            sinks.append(WebhookSink(target))
+            immediate.append(FileSink(Path(target)))
+        elif kind in ("webhook", "slack", "discord") and target:
+            remote.append(HttpSink(kind, target, secret=secret if kind == "webhook" else None))
         else:
-            raise UsageError(f"unknown sink {spec!r}", hint="use stdout, file:PATH or webhook:URL")
-    return sinks
+            raise UsageError(
+                f"unknown sink {spec!r}", hint="use stdout, file:PATH, webhook:URL, slack:URL or discord:URL"
+            )
+    return immediate, remote
+
+
+class _TerminalSink:
+    """Every newly opened incident as one coloured line on stderr."""
+
+    def send(self, incident: Any) -> None:
+        from settlekit.watch.incidents import payload
+        from settlekit.watch.outbox import incident_line
+
+        color = {"critical": "red", "warning": "yellow"}.get(incident.severity, "cyan")
+        stderr.print(f"[{color}]{escape(incident_line(payload(incident)))}[/]")
+
+
+class _Progress:
+    """One progress line every ``every`` seconds (and at once for a reorg), not one per block."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        import time
+
+        self.every, self._clock = every, time.monotonic
+        self.blocks = self.events = 0
+        self.last = self._clock() - every
+
+    def add(self, report: Any) -> None:
+        self.blocks += report.ingested_blocks
+        self.events += report.ingested_events
+        due = self._clock() - self.last >= self.every
+        if report.reorgs or (due and self.blocks):
+            stderr.print(
+                f"[dim]head {report.head}: +{self.blocks:,} blocks, +{self.events:,} events[/]"
+                + "".join(f", [yellow]reorg depth {r['depth']}[/]" for r in report.reorgs)
+            )
+            self.blocks = self.events = 0
+            self.last = self._clock()
 
 
 def _watch_config(project: Project) -> dict[str, Any]:
@@ -216,7 +263,13 @@ def watch(
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 1.0,
     start_block: Annotated[int, typer.Option("--start-block", help="First block to ingest.")] = 0,
     sink: Annotated[
-        list[str] | None, typer.Option("--sink", help="Incident sink: stdout, file:PATH, webhook:URL (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--sink", help="Incident sink: stdout, file:PATH, webhook:URL, slack:URL, discord:URL (repeatable)."
+        ),
+    ] = None,
+    webhook_secret_env: Annotated[
+        str | None, typer.Option("--webhook-secret-env", help="Env var with the HMAC key that signs webhook bodies.")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Catch up to the head once and exit.")] = False,
     rpc_timeout: Annotated[float, typer.Option("--rpc-timeout", help="Seconds before an RPC call fails.")] = 10.0,
@@ -292,12 +345,15 @@ def watch(
         metrics_port,
         metrics_host,
     )
+    immediate, remote = _sinks(sink or [], webhook_secret_env, as_json)
+    if not as_json and not any(type(target).__name__ == "StdoutSink" for target in immediate):
+        immediate.append(_TerminalSink())  # incidents as readable lines on the terminal, always
     follower = Follower(
         rpc,
         watch_store,
         decoder,
         _follower_config(settings, confirmations, start_block, targets, finality_depth),
-        [*_sinks(sink or []), *sinks],
+        [*immediate, *sinks],
         settings.get("rules", []),
         observer=metrics,
         targets=targets.contracts,
@@ -305,6 +361,14 @@ def watch(
     )
     for extra in sinks:
         extra.bind(follower.incidents)
+    from settlekit.watch.outbox import DeliveryWorker
+
+    worker = DeliveryWorker(watch_store, remote, say=lambda message: stderr.print(f"[yellow]{escape(message)}[/]"))
+    follower.incidents.deliver_to([target.name for target in remote], worker.wake)
+    if remote:
+        worker.start()  # its own thread: a slow or failing receiver never holds up ingestion
+
+    progress = _Progress()
 
     def show(report: StepReport) -> None:
         line = {
@@ -316,11 +380,8 @@ def watch(
         if as_json:
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
-        elif report.ingested_blocks or report.reorgs:
-            stderr.print(
-                f"head {report.head}: +{report.ingested_blocks} blocks, +{report.ingested_events} events"
-                + "".join(f", [yellow]reorg depth {r['depth']}[/]" for r in report.reorgs)
-            )
+        else:
+            progress.add(report)
 
     if once:
         follower.check_chain()
@@ -328,6 +389,7 @@ def watch(
             report = follower.step()
             show(report)
             if report.ingested_blocks == 0:
+                worker.stop(drain_seconds=10.0 if remote else 0.0)  # what stays pending goes out on the next run
                 return
     stop, subscription = _head_subscription(ws_url, metrics)
     try:
@@ -337,6 +399,7 @@ def watch(
     finally:
         if subscription is not None:
             subscription.close()
+        worker.stop()
         lock.release()
 
 
