@@ -63,6 +63,7 @@ class FollowerConfig:
     reorg_critical_depth: int = 8  # ...and at least this deep, a critical one
     # Nodes without a `finalized` block tag: blocks this deep under the head count as finalized (LogPoller's way).
     finality_depth: int = 64
+    rpc_batch: int = 50  # blocks per JSON-RPC batch above finality (headers, then logs); 1: no batches
     expected_chain_id: int | None = None  # the manifests' chain: a node on another one is refused at start
     expected_genesis: str | None = None  # ...and their genesis block, when they name it
 
@@ -123,6 +124,7 @@ class Follower:
         self._announcements = {(spec.parent, spec.event): spec for spec in children}
         self._children: set[str] = set()  # lower-case addresses of children recorded (active) in the store
         self.finalized_tag: bool | None = None  # does the node know the `finalized` tag (None: not asked yet)
+        self._batches: bool | None = None  # False once the node refused a JSON-RPC batch
         self._load_children()
 
     # --- children (contracts announced by watched contracts) --------------------------------------------------
@@ -242,6 +244,48 @@ class Follower:
             )
         return block
 
+    def _fetch_blocks(self, first: int, last: int) -> list[tuple[BlockRow, list[dict[str, Any]], int]]:
+        """Blocks [first, last] with their logs (by block hash), as (block, logs, decoder generation) up to the
+        first block the node does not have: two JSON-RPC batches (headers, then logs) instead of two round trips
+        per block, which is what catching up above finality costs against a remote node."""
+        generation = self.decoder.generation
+        if self.config.rpc_batch <= 1 or not isinstance(self.rpc, RpcClient) or self._batches is False:
+            found = []
+            for number in range(first, last + 1):
+                block = self._block_by_number(number)
+                if block is None:
+                    break
+                found.append((block, self._raw_logs(block), generation))
+            return found
+        try:
+            raws = self.rpc.batch([("eth_getBlockByNumber", (hex(n), False)) for n in range(first, last + 1)])
+        except RpcError as error:
+            if error.code != -32600:
+                raise
+            self._batches = False  # the node does not batch: single calls from now on
+            return self._fetch_blocks(first, last)
+        blocks: list[BlockRow] = []
+        for number, raw in zip(range(first, last + 1), raws, strict=True):
+            if raw is None:
+                break
+            block = _block_row(raw)
+            if block.number != number:
+                raise NodeAnswerError(
+                    f"asked for block {number}, the node returned block {block.number}",
+                    hint="the node is inconsistent; the follower retries on its next step",
+                )
+            blocks.append(block)
+        addresses = self.decoder.addresses
+        if not addresses:
+            return [(block, [], generation) for block in blocks]
+        logs = self.rpc.batch([("eth_getLogs", ({"blockHash": b.hash, "address": addresses},)) for b in blocks])
+        return [(block, list(found or []), generation) for block, found in zip(blocks, logs, strict=True)]
+
+    def _raw_logs(self, block: BlockRow) -> list[dict[str, Any]]:
+        if not self.decoder.addresses:
+            return []
+        return list(self.rpc.call("eth_getLogs", {"blockHash": block.hash, "address": self.decoder.addresses}) or [])
+
     def _block_by_hash(self, block_hash: str) -> BlockRow | None:
         raw = self.rpc.call("eth_getBlockByHash", block_hash, False)
         return None if raw is None else _block_row(raw)
@@ -359,15 +403,22 @@ class Follower:
             start = tip.number + 1
             report.backfill_pending = self._backfilling = tip.number < finalized
             last = start - 1 if report.backfill_pending else min(head, start + self.config.max_blocks_per_step - 1)
-        for number in range(start, last + 1):
-            block = self._block_by_number(number)
-            if block is None:
-                break  # the node does not have it yet
-            if tip is not None and block.parent_hash != tip.hash:
-                self._reorg(block, report)
-                break  # the new branch is ingested up to `block`; continue on the next step
-            self._ingest_block(block, self._events_of(block), report)
-            tip = block
+        number = start
+        while number <= last:
+            batch = self._fetch_blocks(number, min(last, number + self.config.rpc_batch - 1))
+            for block, logs, generation in batch:
+                if tip is not None and block.parent_hash != tip.hash:
+                    self._reorg(block, report)
+                    number = last + 1
+                    break  # the new branch is ingested up to `block`; continue on the next step
+                # children announced earlier in this batch: the logs fetched with it lack theirs
+                events = self._block_rows(block, logs) if generation == self.decoder.generation else None
+                self._ingest_block(block, self._events_of(block) if events is None else events, report)
+                tip = block
+            else:
+                if len(batch) < min(last, number + self.config.rpc_batch - 1) - number + 1:
+                    break  # the node does not have the next block yet
+                number += len(batch)
         self._promote(report.head, finalized)
         tip_now = self.store.tip()
         self.rules.observe(report.events, tip_now.timestamp if tip_now else None)
