@@ -73,7 +73,7 @@ def test_dense_backfill_is_bounded_per_call_and_per_step(
         assert store.count_events("finalized") == PER_TX * TXS
         kinds = {e.event for e in store.events()}
         assert kinds == {"Transfer", "Liquidated", "AnswerUpdated"}
-        negative = [e.args["current"] for e in store.events(event_name="AnswerUpdated")]
+        negative = [int(e.args["current"]) for e in store.events(event_name="AnswerUpdated")]
         assert min(negative) < 0
         store.close()
 

@@ -28,7 +28,6 @@ from hexbytes import HexBytes
 
 from settlekit.build import ArtifactStore
 
-_JSON_SAFE = 2**53  # JSON numbers above this lose precision in most readers: such ints are written as strings
 _STATIC_WORD = re.compile(r"^(uint|int)(\d*)$|^(address|bool)$|^bytes(\d+)$")
 _WORD, _HALF_WORD = 1 << 256, 1 << 255
 _ZERO_HEX_24 = "0" * 24
@@ -53,8 +52,8 @@ def _jsonable(value: Any) -> Any:
         return "0x" + value.hex()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JSON_SAFE:
-        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # every integer is a decimal string: one JSON type, exact in any reader
     return value
 
 
@@ -118,7 +117,7 @@ def _word_reader(kind: str) -> Callable[[str], Any] | None:
                 value = int(word, 16)
                 if value >= limit:
                     raise _Fallback
-                return value if value <= _JSON_SAFE else str(value)
+                return str(value)  # every integer is a decimal string: one JSON type, exact in any reader
 
             return read_uint
         half = 1 << (bits - 1)
@@ -129,7 +128,7 @@ def _word_reader(kind: str) -> Callable[[str], Any] | None:
                 value -= _WORD  # two's complement
             if not -half <= value < half:
                 raise _Fallback
-            return value if -_JSON_SAFE <= value <= _JSON_SAFE else str(value)
+            return str(value)
 
         return read_int
     if simple == "address":
