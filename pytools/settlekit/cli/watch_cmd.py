@@ -117,7 +117,11 @@ def _watch_config(project: Project) -> dict[str, Any]:
 
 
 def _follower_config(
-    settings: dict[str, Any], confirmations: int, start_block: int, targets: Targets, finality_depth: int
+    settings: dict[str, Any],
+    confirmations: int,
+    start_block: int,
+    targets: Targets | None = None,
+    finality_depth: int = 64,
 ) -> FollowerConfig:
     """The follower's settings from the options, the manifests' chain and the [watch.reorg] table (incident depths
     of reorgs)."""
@@ -131,8 +135,8 @@ def _follower_config(
         reorg_warning_depth=warning_depth,
         reorg_critical_depth=critical_depth,
         finality_depth=finality_depth,
-        expected_chain_id=targets.chain_id,
-        expected_genesis=targets.genesis_hash,
+        expected_chain_id=targets.chain_id if targets else None,
+        expected_genesis=targets.genesis_hash if targets else None,
     )
 
 

@@ -54,10 +54,10 @@ class RpcProxy:
         self._server.server_close()
 
     def _refused(self, call: dict[str, Any]) -> dict[str, Any] | None:
-        if self.no_finalized_tag and call.get("method") == "eth_getBlockByNumber":
-            if call.get("params", [None])[0] in ("finalized", "safe"):
-                message = "invalid block tag: unknown block tag finalized"
-                return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32602, "message": message}}
+        tag = call.get("params", [None])[0] if call.get("method") == "eth_getBlockByNumber" else None
+        if self.no_finalized_tag and tag in ("finalized", "safe"):
+            message = "invalid block tag: unknown block tag finalized"
+            return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32602, "message": message}}
         return None
 
     def _answer(self, body: bytes) -> bytes:
