@@ -158,3 +158,42 @@ def test_the_lock_is_exclusive_and_released(store_url: str) -> None:
         second.writer_lock()
     lock.release()
     second.writer_lock().release()
+
+
+def test_events_of_a_series_and_its_summary_in_token_units(
+    settlekit_project: Any, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
+    with Anvil(AnvilConfig(), settlekit_project) as node:
+        settlement = _deploy(node, artifacts, tmp_path / "deployments", "settlement")
+        series = _series(node, _kit(node, artifacts, settlement.addresses))  # 2 units minted
+        store_url = f"sqlite:///{tmp_path / 'watch.db'}"
+        assert _watch_once(node, store_url, settlement.manifest).returncode == 0
+    listed = run_cli("events", "--store", store_url, "--series", series.address, "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert {r["event"] for r in rows} >= {"SeriesCreated", "Minted"}
+    assert all(r["address"].lower() == series.address.lower() or r["event"] == "SeriesCreated" for r in rows)
+    (minted,) = [r for r in rows if r["event"] == "Minted"]
+    assert minted["args"]["collateral"] == str(2 * MAX_PAYOUT_PER_UNIT)  # uint256: always a string
+    table = run_cli("events", "--store", store_url, "--series", series.address, env=cli_env(COLUMNS="400"))
+    assert "collateral=1,000.000002 dUSD (1000000002)" in table.stdout
+    summary = json.loads(run_cli("series", "--store", store_url, "--json").stdout)
+    assert summary == [
+        {
+            "series": series.address,
+            "collateral": settlement.addresses["collateral"],
+            "symbol": "dUSD",
+            "decimals": 6,
+            "deposited": str(2 * MAX_PAYOUT_PER_UNIT),
+            "paid": "0",
+            "reclaimed": "0",
+            "swept": "0",
+            "held": str(2 * MAX_PAYOUT_PER_UNIT),
+            "units_minted": "2",
+            "units_claimed": "0",
+            "units_reclaimed": "0",
+            "claims_outstanding": "2",
+            "settled": False,
+            "dust_events": 0,
+        }
+    ]

@@ -331,6 +331,10 @@ def watch(
     settings = _watch_config(project)
     rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
     lock = watch_store.writer_lock()  # one writer per store: a second watcher stops here with a clear error
+    from settlekit.watch.series import record_token
+
+    for target in targets.contracts:  # symbols and decimals, to show amounts in token units
+        record_token(watch_store, rpc.call, target.address)
     metrics, sinks = _metrics_and_guardian(
         settings,
         rpc,
@@ -416,17 +420,40 @@ def events(
     from_block: Annotated[int | None, typer.Option("--from-block")] = None,
     to_block: Annotated[int | None, typer.Option("--to-block")] = None,
     include_retracted: Annotated[bool, typer.Option("--all", help="Include events of orphaned blocks.")] = False,
+    series: Annotated[
+        str | None, typer.Option("--series", help="Only this series' events (and the SeriesCreated announcing it).")
+    ] = None,
 ) -> None:
     """Query the events the watcher stored."""
+    from settlekit.watch.series import SERIES_AMOUNTS, series_events, token, units
     from settlekit.watch.store import Store
 
-    rows = Store(_store_url(store)).events(
+    opened = Store(_store_url(store))
+    rows = opened.events(
         canonical_only=not include_retracted,
         contract=contract,
         event_name=event,
         from_block=from_block,
         to_block=to_block,
     )
+    if series is not None:
+        keep = {(e.block_hash, e.log_index) for e in series_events(opened, series)}
+        rows = [r for r in rows if (r.block_hash, r.log_index) in keep]
+    collateral = {
+        str(e.args["series"]).lower(): str(e.args["collateral"]) for e in opened.events(event_name="SeriesCreated")
+    }
+
+    def shown(r: Any) -> str:
+        """The arguments, amounts in token units next to the raw integers."""
+        args = dict(r.args)
+        address = r.address.lower()
+        if r.event in ("Transfer", "Approval") and address not in collateral and "value" in args:
+            args["value"] = units(args["value"], token(opened, address))
+        field = SERIES_AMOUNTS.get(r.event)
+        if field in args and address in collateral:
+            args[field] = units(args[field], token(opened, collateral[address]))
+        return ", ".join(f"{key}={value}" for key, value in args.items())
+
     if account is not None:
         wanted = account.lower()
         rows = [r for r in rows if any(isinstance(v, str) and v.lower() == wanted for v in r.args.values())]
@@ -436,10 +463,39 @@ def events(
         for column in ("block", "log", "contract", "event", "args", "status"):
             table.add_column(column)
         for r in rows:
-            table.add_row(str(r.block_number), str(r.log_index), r.contract, r.event, json.dumps(r.args), r.status)
+            table.add_row(str(r.block_number), str(r.log_index), r.contract, r.event, escape(shown(r)), r.status)
         console.print(table)
 
     emit([asdict(r) for r in rows], as_json=as_json, render=render)
+
+
+def series(
+    as_json: JsonOption = False,
+    store: StoreOpt = None,
+    address: Annotated[str | None, typer.Option("--series", help="One series (default: every series seen).")] = None,
+) -> None:
+    """Per-series settlement summary: deposited, paid, reclaimed, swept, held, claims outstanding."""
+    from settlekit.watch.series import all_series, summarize, units
+    from settlekit.watch.store import Store
+
+    opened = Store(_store_url(store))
+    summaries = [summarize(opened, one) for one in ([address] if address else all_series(opened))]
+
+    def render(console: Console) -> None:
+        table = Table(title=f"{len(summaries)} series")
+        for column in ("series", "deposited", "paid", "reclaimed", "swept", "held", "outstanding units", "settled"):
+            table.add_column(column)
+        for s in summaries:
+            meta = {"symbol": s.symbol, "decimals": s.decimals} if s.symbol is not None else None
+            table.add_row(
+                s.series,
+                *(units(value, meta) for value in (s.deposited, s.paid, s.reclaimed, s.swept, s.held)),
+                s.claims_outstanding,
+                "yes" if s.settled else "no",
+            )
+        console.print(table)
+
+    emit([s.as_dict() for s in summaries], as_json=as_json, render=render)
 
 
 def incidents(
