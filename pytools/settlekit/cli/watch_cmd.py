@@ -272,6 +272,9 @@ def watch(
             "--sink", help="Incident sink: stdout, file:PATH, webhook:URL, slack:URL, discord:URL (repeatable)."
         ),
     ] = None,
+    delivery_max_backoff: Annotated[
+        float, typer.Option("--delivery-max-backoff", help="Longest wait (seconds) between delivery retries.")
+    ] = 300.0,
     webhook_secret_env: Annotated[
         str | None, typer.Option("--webhook-secret-env", help="Env var with the HMAC key that signs webhook bodies.")
     ] = None,
@@ -371,7 +374,12 @@ def watch(
         extra.bind(follower.incidents)
     from settlekit.watch.outbox import DeliveryWorker
 
-    worker = DeliveryWorker(watch_store, remote, say=lambda message: stderr.print(f"[yellow]{escape(message)}[/]"))
+    worker = DeliveryWorker(
+        watch_store,
+        remote,
+        max_delay=delivery_max_backoff,
+        say=lambda message: stderr.print(f"[yellow]{escape(message)}[/]"),
+    )
     follower.incidents.deliver_to([target.name for target in remote], worker.wake)
     if remote:
         worker.start()  # its own thread: a slow or failing receiver never holds up ingestion
