@@ -321,11 +321,11 @@ def _reorg_chapter(
     report.check(
         "watcher: the three orphaned transfers are retracted",
         [1, 2, 3],
-        sorted(e["args"]["value"] // ONE_TOKEN for e in retracted if e["event"] == "Transfer"),
+        sorted(int(e["args"]["value"]) // ONE_TOKEN for e in retracted if e["event"] == "Transfer"),
     )
     report.check(
         "watcher: the new branch's transfer is canonical",
         [7],
-        [e["args"]["value"] // ONE_TOKEN for e in reingested if e["event"] == "Transfer"],
+        [int(e["args"]["value"]) // ONE_TOKEN for e in reingested if e["event"] == "Transfer"],
     )
     report.check("watcher: stored canonical events equal eth_getLogs", True, stored == on_chain)

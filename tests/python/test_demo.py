@@ -40,9 +40,11 @@ def test_demo_runs_every_chapter_and_stops_anvil() -> None:
     assert liquidation["capped_liquidations"] > 0
     watcher = report["watcher"]  # the watcher followed the whole demo and saw the reorg of the last chapter
     assert watcher["reorg"]["depth"] == watcher["reorg"]["anvil_depth"] >= 2
-    assert [e["args"]["value"] for e in watcher["retracted"]] == [1 * 10**6, 2 * 10**6, 3 * 10**6]
+    assert [e["args"]["value"] for e in watcher["retracted"]] == [
+        str(n * 10**6) for n in (1, 2, 3)
+    ]  # integers are strings
     assert {e["status"] for e in watcher["retracted"]} == {"retracted"}
-    assert [e["args"]["value"] for e in watcher["reingested"]] == [7 * 10**6]
+    assert [e["args"]["value"] for e in watcher["reingested"]] == [str(7 * 10**6)]
     assert watcher["reingested"][0]["block"] == watcher["reorg"]["common_ancestor"] + 1
     assert not {e["block_hash"] for e in watcher["retracted"]} & {e["block_hash"] for e in watcher["reingested"]}
     assert (watcher["incident"]["rule"], watcher["incident"]["depth"]) == ("reorg", watcher["reorg"]["depth"])

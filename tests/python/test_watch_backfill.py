@@ -73,7 +73,7 @@ def test_dense_backfill_is_bounded_per_call_and_per_step(
         assert store.count_events("finalized") == PER_TX * TXS
         kinds = {e.event for e in store.events()}
         assert kinds == {"Transfer", "Liquidated", "AnswerUpdated"}
-        negative = [e.args["current"] for e in store.events(event_name="AnswerUpdated")]
+        negative = [int(e.args["current"]) for e in store.events(event_name="AnswerUpdated")]
         assert min(negative) < 0
         store.close()
 
@@ -184,11 +184,11 @@ class _CrashingStore(Store):
         super().__init__(url)
         self.ingests, self.crash_at = 0, crash_at
 
-    def ingest(self, blocks: Any, events: Any) -> None:
+    def ingest(self, blocks: Any, events: Any, watched: Any = ()) -> None:
         self.ingests += 1
         if self.ingests == self.crash_at:
             raise KeyboardInterrupt("crash")  # not an error the follower handles: it unwinds the step
-        super().ingest(blocks, events)
+        super().ingest(blocks, events, watched)
 
 
 def test_crash_during_a_prefetched_backfill_resumes_from_the_checkpoint(

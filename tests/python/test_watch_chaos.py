@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from eth_utils.crypto import keccak
+from receiver import Receiver
 from web3.contract import Contract
 
 from settlekit import contracts
@@ -55,6 +57,7 @@ from settlekit.scenarios.settlement import (
 )
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.incidents import IncidentLog
+from settlekit.watch.outbox import counts, idempotency_key
 from settlekit.watch.store import Store
 
 from support import REPO, SETTLEKIT, cli_env
@@ -70,6 +73,9 @@ USDC = 10**6
 ETH = 10**18
 HIGH, LOW = 2_000 * 10**8, 1_700 * 10**8  # a 15% drop makes a 74% LTV position liquidatable (threshold 80%)
 DEFAULT_SEED = 20_261_122
+SERIES_AT = (12, 40)  # reorgs before which a series is created through the factory
+RECEIVER_DOWN_AT, RECEIVER_UP_AT = 18, 34  # the webhook receiver is down between these reorgs
+SERIES_CREATED = "SeriesCreated(address,address,address,address,uint256,uint256,uint256,uint256,uint256)"
 
 
 @dataclass
@@ -198,12 +204,11 @@ class Chaos:
         self.reorg_txs += len(txs)
 
 
-def _manifest(kit: SettlementKit, series: Contract, market: MarginMarket, path: Path) -> Path:
+def _manifest(kit: SettlementKit, market: MarginMarket, path: Path) -> Path:
     entries = {
         "settlement_collateral": (kit.token, "MockERC20"),
         "settlement_feed": (kit.oracle, "MockAggregator"),
-        "series_factory": (kit.factory, "SeriesFactory"),
-        "series": (series, "SettlementSeries"),
+        "series_factory": (kit.factory, "SeriesFactory"),  # its series are found from SeriesCreated, not listed
         "margin_debt": (market.debt, "MockERC20"),
         "margin_collateral": (market.coll, "MockERC20"),
         "margin_feed": (market.feed, "MockAggregator"),
@@ -301,7 +306,8 @@ def test_watcher_survives_reorgs_kills_and_outages(
             market.mint(market.debt, accounts[6], 10**7 * USDC)
             node.mine(MAX_DEPTH + 2)  # no reorg reaches back into the setup (the lenders' cash, the series)
             chaos = Chaos(node, rng, accounts, kit, series, market)
-            manifest = _manifest(kit, series, market, tmp_path / "chaos.json")
+            manifest = _manifest(kit, market, tmp_path / "chaos.json")
+            receiver = Receiver().start()  # the incidents' webhook: killed during the run, then back
             decoder = EventDecoder.from_manifest(json.loads(manifest.read_text()), artifacts)
             store_url = f"sqlite:///{tmp_path / 'watch.db'}"
             watcher = Watcher(
@@ -322,6 +328,10 @@ def test_watcher_survives_reorgs_kills_and_outages(
                     "--outage-after",
                     str(OUTAGE_AFTER),
                     "--max-backoff",
+                    "1",
+                    "--sink",
+                    f"webhook:{receiver.url}",
+                    "--delivery-max-backoff",
                     "1",
                 ],
                 log,
@@ -349,6 +359,24 @@ def test_watcher_survives_reorgs_kills_and_outages(
                 if kill:
                     killer.wait()
                 _wait(caught_up, 60, f"the watcher to reach the head before reorg {i}", active, log_path)
+                if i in SERIES_AT:  # a series created through the deployed factory while the watcher runs
+                    created = kit.create_series(
+                        strike=STRIKE,
+                        cap=CAP,
+                        max_payout_per_unit=MAX_PAYOUT_PER_UNIT,
+                        expiry=expiry,
+                        sweep_deadline=expiry + 30 * 86_400,
+                        treasury=accounts[2],
+                        reporter=accounts[1],
+                        guardian=accounts[0],
+                    )
+                    kit.mint(created, accounts[7], 1, accounts[8])
+                    node.mine(MAX_DEPTH + 1)  # out of reach of the next reorg: it stays on the chain
+                    _wait(caught_up, 60, f"the watcher to reach the head after series {i}", active, log_path)
+                if i == RECEIVER_DOWN_AT:
+                    receiver.stop()
+                if i == RECEIVER_UP_AT:
+                    receiver.start()
                 t2 = time.monotonic()
                 chaos.reorg(depths[i])
                 print(f"{i}: burst {t1 - t0:.2f} wait {t2 - t1:.2f} kill {kill}")
@@ -391,7 +419,14 @@ def test_watcher_survives_reorgs_kills_and_outages(
                 active,
                 log_path,
             )
+            for entry in node.rpc.call(
+                "eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": kit.factory.address}
+            ):
+                if entry["topics"][0] == "0x" + keccak(text=SERIES_CREATED).hex():
+                    child = "0x" + entry["topics"][1][-40:]
+                    decoder.register(f"series:{child}", child, "SettlementSeries")
             expected = _node_events(node, decoder)
+            _wait(lambda: counts(store)["pending"] == 0, 60, "every incident to be delivered", active, log_path)
             print(f"caught up and finalized at {time.monotonic() - began:.1f}s, {len(expected)} events")
         finally:
             if watcher is not None and watcher.alive():
@@ -399,13 +434,16 @@ def test_watcher_survives_reorgs_kills_and_outages(
             if killer is not None:
                 killer.close()
             node.stop()
+            receiver.stop()
 
     context = f"(seed {seed}; watcher log {log_path})"
     # The store's canonical events are exactly the node's logs: none lost, none duplicated, same content.
     stored = _stored_events(store)
     assert len(stored) == len(set(stored)), context
     assert stored == expected, context
-    assert {e.contract for e in store.events()} >= {"series", "margin_engine", "settlement_collateral", "margin_debt"}
+    assert {e.contract for e in store.events()} >= {"margin_engine", "settlement_collateral", "margin_debt"}
+    series_labels = {e.contract for e in store.events() if e.contract.startswith("series:")}
+    assert len(series_labels) == 1 + len(SERIES_AT), context  # the setup's and those created during the run
     assert {"Liquidated", "Minted", "Settled"} <= {e.event for e in store.events()}, context
     assert chaos.reorg_txs > REORGS
 
@@ -430,3 +468,9 @@ def test_watcher_survives_reorgs_kills_and_outages(
     assert [(i.severity, i.count) for i in outages] == [("critical", 2)], context
     assert watcher is not None
     assert watcher.starts == KILLS + 1
+
+    # Every incident reached the receiver (killed and back meanwhile), each accepted under its own idempotency key:
+    # a delivery interrupted by a kill -9 may be sent again, with the same key, which the receiver deduplicates.
+    key = store.get_meta("store_id") or ""
+    assert set(receiver.accepted()) == {idempotency_key(key, i.id) for i in incidents}, context
+    assert counts(store)["failed"] == 0, context

@@ -56,7 +56,7 @@ def test_watch_events_and_incidents_through_a_reorg(
     assert any(line and json.loads(line)["reorgs"] for line in second.stdout.splitlines())
 
     canonical = json.loads(run_cli("events", "--store", store, "--event", "Transfer", "--json").stdout)
-    assert [e["args"]["value"] for e in canonical] == [5]
+    assert [e["args"]["value"] for e in canonical] == ["5"]  # every integer is a string
     everything = json.loads(run_cli("events", "--store", store, "--event", "Transfer", "--all", "--json").stdout)
     assert sorted(e["status"] for e in everything) == ["confirmed", "retracted", "retracted"]
     mine = json.loads(run_cli("events", "--store", store, "--account", accounts[1], "--json").stdout)

@@ -140,7 +140,7 @@ def test_known_values_decode_to_json_ready_arguments() -> None:
         "delta": str(-(2**60)),
         "tag": "0xdeadbeef",
         "big": str(2**53 + 1),
-        "small": -128,
+        "small": "-128",
         "ok": True,
     }
 

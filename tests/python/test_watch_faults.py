@@ -63,7 +63,7 @@ def test_frozen_node_is_an_outage_incident_and_nothing_is_lost(
             os.kill(node.pid, signal.SIGCONT)
             loop.join(timeout=10)
         assert _stored(store) == expected
-        assert [e.args["value"] for e in store.events(event_name="Transfer")] == [1, 2, 3]
+        assert [e.args["value"] for e in store.events(event_name="Transfer")] == ["1", "2", "3"]
         outages = [i for i in IncidentLog(store).list() if i.rule == "node_outage"]
         assert len(outages) == 1
         assert outages[0].severity == "critical"

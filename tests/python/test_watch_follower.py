@@ -57,7 +57,7 @@ def test_ingests_and_decodes_every_event_once(setup: Any) -> None:
     follower.step()  # idempotent: nothing new, nothing duplicated
     assert _stored(store) == _node_logs(node, token.address)
     transfers = store.events(event_name="Transfer")
-    assert [e.args["value"] for e in transfers][-3:] == [1, 2, 3]
+    assert [e.args["value"] for e in transfers][-3:] == ["1", "2", "3"]
     assert transfers[-1].args["receiver"] == node.w3.eth.accounts[1]
 
 
@@ -78,7 +78,7 @@ def test_reorg_retracts_orphaned_events_and_ingests_the_new_branch(setup: Any) -
     retracted = {(e.block_hash, e.log_index) for e in store.events(canonical_only=False) if e.status == "retracted"}
     assert len(retracted) == 3
     assert retracted <= before
-    assert [e.args["value"] for e in store.events(event_name="Transfer")][-1] == 777
+    assert [e.args["value"] for e in store.events(event_name="Transfer")][-1] == "777"
     assert store.reorg_log()[-1]["depth"] == 3
 
 
@@ -161,7 +161,12 @@ def test_every_reorg_is_in_the_incident_log_with_its_depth(setup: Any) -> None:
     first = log.acknowledge(reorgs[0].id)
     assert first.state == "acknowledged"
     assert log.resolve(reorgs[0].id).state == "resolved"
-    assert len(log.list(open_only=True)) == 2
+    assert len([i for i in log.list(open_only=True) if i.rule == "reorg"]) == 2
+    # the depth-3 reorg took back a transfer that had 2 confirmations: its own incident, naming it
+    (retracted,) = [i for i in log.list() if i.rule == "confirmed_retracted"]
+    assert retracted.details["event"] == "Transfer"
+    assert retracted.details["reorg_depth"] == 3
+    assert retracted.summary.startswith("confirmed Transfer of token")
 
 
 def test_the_same_condition_does_not_open_a_second_incident(store_url: str) -> None:

@@ -39,7 +39,7 @@ def test_a_new_head_wakes_a_one_minute_poll_and_stop_still_stops(
             assert wait_until(lambda: (tip := store.tip()) is not None and tip.number == node.w3.eth.block_number)
             contracts.transact(token.functions.mint(owner, 42), sender=owner)  # one new block
             # Without the doorbell the follower would sleep for a minute; with it the event lands at once.
-            assert wait_until(lambda: [e.args["value"] for e in store.events()] == [42], timeout=10)
+            assert wait_until(lambda: [e.args["value"] for e in store.events()] == ["42"], timeout=10)
             assert heads[-1] == node.w3.eth.block_number
         finally:
             stop.set()

@@ -93,6 +93,33 @@ class RpcClient:
         del body  # the text is garbage once parsed: free it before the caller builds anything from the answer
         return self._result(method, answer)
 
+    def batch(self, calls: list[tuple[str, tuple[Any, ...]]], timeout: float | None = None) -> list[Any]:
+        """Several calls in one JSON-RPC batch (one HTTP round trip); the results in the calls' order. The first
+        call that failed raises its :class:`RpcError`; a node that does not answer batches with a list raises
+        :class:`RpcError` (code -32600) so the caller can fall back to single calls."""
+        if not calls:
+            return []
+        payloads = [self._payload(method, params) for method, params in calls]
+        try:
+            response = self._session.post(self.url, json=payloads, timeout=timeout or self.timeout)
+        except requests.RequestException as exc:
+            raise self._unreachable(calls[0][0], exc) from None
+        try:
+            answers = response.json()
+        except ValueError:
+            raise self._not_json(calls[0][0], response.status_code) from None
+        if not isinstance(answers, list):
+            self._result(calls[0][0], answers)  # an error for the whole batch is raised as such
+            raise RpcError(calls[0][0], -32600, "the node does not answer JSON-RPC batches")
+        by_id = {answer.get("id"): answer for answer in answers if isinstance(answer, dict)}
+        results = []
+        for (method, _), payload in zip(calls, payloads, strict=True):
+            answer = by_id.get(payload["id"])
+            if answer is None:
+                raise RpcError(method, -32603, "the batch answer lacks this call")
+            results.append(self._result(method, answer))
+        return results
+
     def _payload(self, method: str, params: tuple[Any, ...]) -> dict[str, Any]:
         return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
 

@@ -20,6 +20,7 @@ from settlekit.project import Project
 
 if TYPE_CHECKING:
     from settlekit.watch.follower import FollowerConfig
+    from settlekit.watch.targets import Targets
 
 StoreOpt = Annotated[
     str | None,
@@ -40,21 +41,68 @@ def _store_url(store: str | None) -> str:
     return f"sqlite:///{folder / 'watch.db'}"
 
 
-def _sinks(specs: list[str]) -> list[Any]:
-    from settlekit.watch.sinks import FileSink, StdoutSink, WebhookSink
+def _sinks(specs: list[str], secret_env: str | None, as_json: bool) -> tuple[list[Any], list[Any]]:
+    """(sinks told at once in the follower's thread, remote sinks delivered through the outbox)."""
+    import os
 
-    sinks: list[Any] = []
+    from settlekit.watch.outbox import HttpSink
+    from settlekit.watch.sinks import FileSink, StdoutSink
+
+    secret: bytes | None = None
+    if secret_env is not None:
+        value = os.environ.get(secret_env)
+        if not value:
+            raise UsageError(f"--webhook-secret-env {secret_env}: the variable is not set", hint=f"export {secret_env}")
+        secret = value.encode()
+    immediate: list[Any] = []
+    remote: list[Any] = []
     for spec in specs:
         kind, _, target = spec.partition(":")
         if kind == "stdout" and not target:
-            sinks.append(StdoutSink())
+            immediate.append(StdoutSink(as_json=as_json))
         elif kind == "file" and target:
-            sinks.append(FileSink(Path(target)))
-        elif kind == "webhook" and target:
-            sinks.append(WebhookSink(target))
+            immediate.append(FileSink(Path(target)))
+        elif kind in ("webhook", "slack", "discord") and target:
+            remote.append(HttpSink(kind, target, secret=secret if kind == "webhook" else None))
         else:
-            raise UsageError(f"unknown sink {spec!r}", hint="use stdout, file:PATH or webhook:URL")
-    return sinks
+            raise UsageError(
+                f"unknown sink {spec!r}", hint="use stdout, file:PATH, webhook:URL, slack:URL or discord:URL"
+            )
+    return immediate, remote
+
+
+class _TerminalSink:
+    """Every newly opened incident as one coloured line on stderr."""
+
+    def send(self, incident: Any) -> None:
+        from settlekit.watch.incidents import payload
+        from settlekit.watch.outbox import incident_line
+
+        color = {"critical": "red", "warning": "yellow"}.get(incident.severity, "cyan")
+        stderr.print(f"[{color}]{escape(incident_line(payload(incident)))}[/]")
+
+
+class _Progress:
+    """One progress line every ``every`` seconds (and at once for a reorg), not one per block."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        import time
+
+        self.every, self._clock = every, time.monotonic
+        self.blocks = self.events = 0
+        self.last = self._clock() - every
+
+    def add(self, report: Any) -> None:
+        self.blocks += report.ingested_blocks
+        self.events += report.ingested_events
+        due = self._clock() - self.last >= self.every
+        if report.reorgs or (due and self.blocks):
+            stderr.print(
+                f"[dim]head {report.head}: +{self.blocks:,} blocks, +{self.events:,} events[/]"
+                + "".join(f", [yellow]reorg depth {r['depth']}[/]" for r in report.reorgs)
+            )
+            self.blocks = self.events = 0
+            self.last = self._clock()
 
 
 def _watch_config(project: Project) -> dict[str, Any]:
@@ -68,8 +116,15 @@ def _watch_config(project: Project) -> dict[str, Any]:
     return watch_table
 
 
-def _follower_config(settings: dict[str, Any], confirmations: int, start_block: int) -> FollowerConfig:
-    """The follower's settings from the options and the [watch.reorg] table (incident depths of reorgs)."""
+def _follower_config(
+    settings: dict[str, Any],
+    confirmations: int,
+    start_block: int,
+    targets: Targets | None = None,
+    finality_depth: int = 64,
+) -> FollowerConfig:
+    """The follower's settings from the options, the manifests' chain and the [watch.reorg] table (incident depths
+    of reorgs)."""
     from settlekit.watch.follower import FollowerConfig
     from settlekit.watch.rules import reorg_depths
 
@@ -79,7 +134,18 @@ def _follower_config(settings: dict[str, Any], confirmations: int, start_block: 
         start_block=start_block,
         reorg_warning_depth=warning_depth,
         reorg_critical_depth=critical_depth,
+        finality_depth=finality_depth,
+        expected_chain_id=targets.chain_id if targets else None,
+        expected_genesis=targets.genesis_hash if targets else None,
     )
+
+
+def _record_tokens(watch_store: Any, rpc: Any, contracts: Any) -> None:
+    """Symbols and decimals of the watched tokens, to show amounts in token units."""
+    from settlekit.watch.series import record_token
+
+    for target in contracts:
+        record_token(watch_store, rpc.call, target.address)
 
 
 @dataclass(frozen=True)
@@ -145,18 +211,36 @@ def _metrics_and_guardian(
     return metrics, [sink]
 
 
-def _decoder(project: Project, deployed: dict[str, Any]) -> Any:
-    """The decoder of the manifest's contracts from the compiled artifacts, building only when one is missing or
-    unreadable: a (re)start must not wait for, or fail on, the recompilation of sources edited since the deployment
-    (the deployed contracts' events do not change with them)."""
+def _decoder(project: Project, targets: Targets) -> Any:
+    """The decoder of the manifests' contracts from the compiled artifacts (children's artifacts included),
+    building only when one is missing or unreadable: a (re)start must not wait for, or fail on, the recompilation
+    of sources edited since the deployment (the deployed contracts' events do not change with them)."""
     from settlekit.build import ArtifactNotFoundError, ArtifactStore, build
     from settlekit.watch.decoder import EventDecoder
 
+    contracts = {t.label: (t.address, t.artifact) for t in targets.contracts}
+
+    def load() -> Any:
+        store = ArtifactStore(project.out_dir)
+        for spec in targets.children:
+            store.get(spec.artifact)
+        return EventDecoder(contracts, store)
+
     try:
-        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+        return load()
     except (ArtifactNotFoundError, ValueError, KeyError):  # ValueError/KeyError: an artifact being rewritten
         build(project)
-        return EventDecoder.from_manifest(deployed, ArtifactStore(project.out_dir))
+        return load()
+
+
+def _targets(manifests: list[Path]) -> Targets:
+    from settlekit.deploy.manifest import read_manifest
+    from settlekit.watch.targets import from_manifests
+
+    paths = list(dict.fromkeys(manifests))  # the same file twice is one manifest
+    if not paths:
+        raise UsageError("no --manifest given", hint="pass --manifest deployments/<chain id>/<name>.json")
+    return from_manifests([(str(path), read_manifest(path)) for path in paths])
 
 
 def _head_subscription(ws_url: str | None, metrics: Any) -> tuple[Any, Any]:
@@ -182,7 +266,10 @@ def _head_subscription(ws_url: str | None, metrics: Any) -> tuple[Any, Any]:
 
 
 def watch(
-    manifest: Annotated[Path, typer.Option("--manifest", help="Deployment manifest whose contracts to watch.")],
+    manifest: Annotated[
+        list[Path],
+        typer.Option("--manifest", help="Deployment manifest whose contracts to watch (repeatable, one chain)."),
+    ],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="Node to follow.")],
     as_json: JsonOption = False,
     store: StoreOpt = None,
@@ -190,7 +277,16 @@ def watch(
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 1.0,
     start_block: Annotated[int, typer.Option("--start-block", help="First block to ingest.")] = 0,
     sink: Annotated[
-        list[str] | None, typer.Option("--sink", help="Incident sink: stdout, file:PATH, webhook:URL (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--sink", help="Incident sink: stdout, file:PATH, webhook:URL, slack:URL, discord:URL (repeatable)."
+        ),
+    ] = None,
+    delivery_max_backoff: Annotated[
+        float, typer.Option("--delivery-max-backoff", help="Longest wait (seconds) between delivery retries.")
+    ] = 300.0,
+    webhook_secret_env: Annotated[
+        str | None, typer.Option("--webhook-secret-env", help="Env var with the HMAC key that signs webhook bodies.")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Catch up to the head once and exit.")] = False,
     rpc_timeout: Annotated[float, typer.Option("--rpc-timeout", help="Seconds before an RPC call fails.")] = 10.0,
@@ -238,20 +334,25 @@ def watch(
             "--alert-on-backfill", help="Rules and the guardian also fire on events older than the watcher's start."
         ),
     ] = False,
+    finality_depth: Annotated[
+        int, typer.Option("--finality-depth", help="Blocks under the head counted final on nodes without `finalized`.")
+    ] = 64,
 ) -> None:
     """Follow the head, ingest and decode the manifest's events, survive reorgs and outages, record incidents."""
     from dataclasses import replace
 
     from settlekit.chain import RpcClient
-    from settlekit.deploy.manifest import read_manifest
     from settlekit.watch.follower import Follower, StepReport
     from settlekit.watch.store import Store
 
     project = Project.discover()
-    deployed = read_manifest(manifest)
-    decoder = _decoder(project, deployed)
+    targets = _targets(manifest)
+    deployed = targets.manifest()
+    decoder = _decoder(project, targets)
     settings = _watch_config(project)
     rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
+    lock = watch_store.writer_lock()  # one writer per store: a second watcher stops here with a clear error
+    _record_tokens(watch_store, rpc, targets.contracts)
     metrics, sinks = _metrics_and_guardian(
         settings,
         rpc,
@@ -271,17 +372,38 @@ def watch(
         metrics_port,
         metrics_host,
     )
+    immediate, remote = _sinks(sink or [], webhook_secret_env, as_json)
+    if not as_json and not any(type(target).__name__ == "StdoutSink" for target in immediate):
+        immediate.append(_TerminalSink())  # incidents as readable lines on the terminal, always
     follower = Follower(
         rpc,
         watch_store,
         decoder,
-        replace(_follower_config(settings, confirmations, start_block), alert_on_backfill=alert_on_backfill),
-        [*_sinks(sink or []), *sinks],
+        replace(
+            _follower_config(settings, confirmations, start_block, targets, finality_depth),
+            alert_on_backfill=alert_on_backfill,
+        ),
+        [*immediate, *sinks],
         settings.get("rules", []),
         observer=metrics,
+        targets=targets.contracts,
+        children=targets.children,
     )
     for extra in sinks:
         extra.bind(follower.incidents)
+    from settlekit.watch.outbox import DeliveryWorker
+
+    worker = DeliveryWorker(
+        watch_store,
+        remote,
+        max_delay=delivery_max_backoff,
+        say=lambda message: stderr.print(f"[yellow]{escape(message)}[/]"),
+    )
+    follower.incidents.deliver_to([target.name for target in remote], worker.wake)
+    if remote:
+        worker.start()  # its own thread: a slow or failing receiver never holds up ingestion
+
+    progress = _Progress()
 
     def show(report: StepReport) -> None:
         line = {
@@ -293,11 +415,8 @@ def watch(
         if as_json:
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
-        elif report.ingested_blocks or report.reorgs:
-            stderr.print(
-                f"head {report.head}: +{report.ingested_blocks} blocks, +{report.ingested_events} events"
-                + "".join(f", [yellow]reorg depth {r['depth']}[/]" for r in report.reorgs)
-            )
+        else:
+            progress.add(report)
 
     if once:
         follower.check_chain()
@@ -305,6 +424,7 @@ def watch(
             report = follower.step()
             show(report)
             if report.ingested_blocks == 0:
+                worker.stop(drain_seconds=10.0 if remote else 0.0)  # what stays pending goes out on the next run
                 return
     stop, subscription = _head_subscription(ws_url, metrics)
     try:
@@ -314,6 +434,8 @@ def watch(
     finally:
         if subscription is not None:
             subscription.close()
+        worker.stop()
+        lock.release()
 
 
 def events(
@@ -325,17 +447,40 @@ def events(
     from_block: Annotated[int | None, typer.Option("--from-block")] = None,
     to_block: Annotated[int | None, typer.Option("--to-block")] = None,
     include_retracted: Annotated[bool, typer.Option("--all", help="Include events of orphaned blocks.")] = False,
+    series: Annotated[
+        str | None, typer.Option("--series", help="Only this series' events (and the SeriesCreated announcing it).")
+    ] = None,
 ) -> None:
     """Query the events the watcher stored."""
+    from settlekit.watch.series import SERIES_AMOUNTS, series_events, token, units
     from settlekit.watch.store import Store
 
-    rows = Store(_store_url(store)).events(
+    opened = Store(_store_url(store))
+    rows = opened.events(
         canonical_only=not include_retracted,
         contract=contract,
         event_name=event,
         from_block=from_block,
         to_block=to_block,
     )
+    if series is not None:
+        keep = {(e.block_hash, e.log_index) for e in series_events(opened, series)}
+        rows = [r for r in rows if (r.block_hash, r.log_index) in keep]
+    collateral = {
+        str(e.args["series"]).lower(): str(e.args["collateral"]) for e in opened.events(event_name="SeriesCreated")
+    }
+
+    def shown(r: Any) -> str:
+        """The arguments, amounts in token units next to the raw integers."""
+        args = dict(r.args)
+        address = r.address.lower()
+        if r.event in ("Transfer", "Approval") and address not in collateral and "value" in args:
+            args["value"] = units(args["value"], token(opened, address))
+        field = SERIES_AMOUNTS.get(r.event)
+        if field in args and address in collateral:
+            args[field] = units(args[field], token(opened, collateral[address]))
+        return ", ".join(f"{key}={value}" for key, value in args.items())
+
     if account is not None:
         wanted = account.lower()
         rows = [r for r in rows if any(isinstance(v, str) and v.lower() == wanted for v in r.args.values())]
@@ -345,10 +490,39 @@ def events(
         for column in ("block", "log", "contract", "event", "args", "status"):
             table.add_column(column)
         for r in rows:
-            table.add_row(str(r.block_number), str(r.log_index), r.contract, r.event, json.dumps(r.args), r.status)
+            table.add_row(str(r.block_number), str(r.log_index), r.contract, r.event, escape(shown(r)), r.status)
         console.print(table)
 
     emit([asdict(r) for r in rows], as_json=as_json, render=render)
+
+
+def series(
+    as_json: JsonOption = False,
+    store: StoreOpt = None,
+    address: Annotated[str | None, typer.Option("--series", help="One series (default: every series seen).")] = None,
+) -> None:
+    """Per-series settlement summary: deposited, paid, reclaimed, swept, held, claims outstanding."""
+    from settlekit.watch.series import all_series, summarize, units
+    from settlekit.watch.store import Store
+
+    opened = Store(_store_url(store))
+    summaries = [summarize(opened, one) for one in ([address] if address else all_series(opened))]
+
+    def render(console: Console) -> None:
+        table = Table(title=f"{len(summaries)} series")
+        for column in ("series", "deposited", "paid", "reclaimed", "swept", "held", "outstanding units", "settled"):
+            table.add_column(column)
+        for s in summaries:
+            meta = {"symbol": s.symbol, "decimals": s.decimals} if s.symbol is not None else None
+            table.add_row(
+                s.series,
+                *(units(value, meta) for value in (s.deposited, s.paid, s.reclaimed, s.swept, s.held)),
+                s.claims_outstanding,
+                "yes" if s.settled else "no",
+            )
+        console.print(table)
+
+    emit([s.as_dict() for s in summaries], as_json=as_json, render=render)
 
 
 def incidents(

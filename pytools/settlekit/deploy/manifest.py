@@ -59,6 +59,8 @@ def write_manifest(
             "verify_roles": list(step.roles),
             "blueprint": step.blueprint,
         }
+        if step.children:
+            contracts[step.id]["children"] = [dict(child) for child in step.children]
     manifest = {
         "deployment": deployment.name,
         "network": network.name,

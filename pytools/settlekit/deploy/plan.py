@@ -95,6 +95,8 @@ class Step:
     blueprint: bool = False  # deploy the creation code as an ERC-5202 blueprint (for create_from_blueprint)
     target: str | None = None  # call steps: "@step" of an earlier step, whose contract is called
     function: str | None = None  # call steps: the function name or signature
+    # events of this contract that announce children for the watcher: {event, address, artifact, label} tables
+    children: tuple[dict[str, str], ...] = ()
 
     @property
     def is_call(self) -> bool:
@@ -184,6 +186,7 @@ def load_plan(path: Path) -> Plan:
                     existing,
                     tuple(item.get("roles", [])),
                     bool(item.get("blueprint", False)),
+                    children=_children(item.get("children", []), where),
                 )
             )
         ids = [step.id for step in steps]
@@ -192,6 +195,22 @@ def load_plan(path: Path) -> Plan:
             raise PlanError(f"deployment {name!r} repeats step ids {duplicates}", hint="give every step its own id")
         deployments[name] = Deployment(name, tuple(steps))
     return Plan(path, networks, deployments)
+
+
+def _children(raw: Any, where: str) -> tuple[dict[str, str], ...]:
+    """``children = [{ event = "SeriesCreated", address = "series", artifact = "SettlementSeries" }]``: events
+    that announce contracts the watcher should follow (docs/watch.md)."""
+    if not isinstance(raw, list) or not all(
+        isinstance(item, dict)
+        and all(isinstance(item.get(key), str) for key in ("event", "address", "artifact"))
+        and set(item) <= {"event", "address", "artifact", "label"}
+        for item in raw
+    ):
+        raise PlanError(
+            f"{where}.children must be a list of {{ event, address, artifact[, label] }} tables of strings",
+            hint='children = [{ event = "SeriesCreated", address = "series", artifact = "SettlementSeries" }]',
+        )
+    return tuple({key: str(value) for key, value in item.items()} for item in raw)
 
 
 def _call_step(item: dict[str, Any], where: str, earlier: list[Step]) -> Step:

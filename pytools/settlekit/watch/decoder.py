@@ -28,7 +28,6 @@ from hexbytes import HexBytes
 
 from settlekit.build import ArtifactStore
 
-_JSON_SAFE = 2**53  # JSON numbers above this lose precision in most readers: such ints are written as strings
 _STATIC_WORD = re.compile(r"^(uint|int)(\d*)$|^(address|bool)$|^bytes(\d+)$")
 _WORD, _HALF_WORD = 1 << 256, 1 << 255
 _ZERO_HEX_24 = "0" * 24
@@ -53,8 +52,8 @@ def _jsonable(value: Any) -> Any:
         return "0x" + value.hex()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JSON_SAFE:
-        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # every integer is a decimal string: one JSON type, exact in any reader
     return value
 
 
@@ -118,7 +117,7 @@ def _word_reader(kind: str) -> Callable[[str], Any] | None:
                 value = int(word, 16)
                 if value >= limit:
                     raise _Fallback
-                return value if value <= _JSON_SAFE else str(value)
+                return str(value)  # every integer is a decimal string: one JSON type, exact in any reader
 
             return read_uint
         half = 1 << (bits - 1)
@@ -129,7 +128,7 @@ def _word_reader(kind: str) -> Callable[[str], Any] | None:
                 value -= _WORD  # two's complement
             if not -half <= value < half:
                 raise _Fallback
-            return value if -_JSON_SAFE <= value <= _JSON_SAFE else str(value)
+            return str(value)
 
         return read_int
     if simple == "address":
@@ -243,6 +242,8 @@ class EventDecoder:
         # (address as the node spells it: lower-case, or checksummed; topic0 as 0x-hex) -> (label, event, decoder):
         # one dict lookup finds everything for a log of a watched event, without checksumming its address
         self._compiled: dict[tuple[str, str], tuple[str, str, _Compiled]] = {}
+        self._artifacts = store
+        self.generation = 0  # bumped whenever the watched addresses change (a prefetched range may be stale)
         for label, (address, artifact) in contracts.items():
             self._register(label, address, store.get(artifact).event_topics)
 
@@ -260,8 +261,27 @@ class EventDecoder:
             decoder._register(label, address, by_topic)
         return decoder
 
+    def register(self, label: str, address: str, artifact: str) -> None:
+        """Watch one more contract (a child announced by a factory, a contract added to a manifest)."""
+        self._register(label, address, self._artifacts.get(artifact).event_topics)
+
+    def unregister(self, address: str) -> None:
+        """Stop decoding a contract (a child whose announcement was reorged out)."""
+        checksummed = to_checksum_address(address)
+        if self._by_address.pop(checksummed, None) is None:
+            return
+        self.generation += 1
+        for key in [key for key in self._layouts if key[0] == checksummed]:
+            del self._layouts[key]
+        for key in [key for key in self._compiled if key[0] in (checksummed, checksummed.lower())]:
+            del self._compiled[key]
+
+    def watches(self, address: str) -> bool:
+        return to_checksum_address(address) in self._by_address
+
     def _register(self, label: str, address: str, by_topic: dict[bytes, dict[str, Any]]) -> None:
         checksummed = to_checksum_address(address)
+        self.generation += 1
         self._by_address[checksummed] = (label, by_topic)
         for topic0, abi in by_topic.items():
             layout = _layout(abi)

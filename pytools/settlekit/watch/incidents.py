@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -60,6 +60,13 @@ def _row(row: Any, new: bool = False) -> Incident:
     )
 
 
+def payload(incident: Incident) -> dict[str, Any]:
+    """The incident as the sinks send it."""
+    data = asdict(incident)
+    data.pop("new", None)
+    return {"type": "incident", **data}
+
+
 class Notifier(Protocol):
     def send(self, incident: Incident) -> None: ...
 
@@ -67,7 +74,18 @@ class Notifier(Protocol):
 class IncidentLog:
     def __init__(self, store: Store, sinks: Sequence[Notifier] = ()) -> None:
         self.store = store
-        self.sinks = list(sinks)
+        self.sinks = list(sinks)  # told at once, in the follower's thread (the guardian, the terminal, a file)
+        self._outbox: list[str] = []  # remote sinks: delivered from the outbox by the delivery worker
+        self._store_key = ""
+        self._wake: Callable[[], None] = lambda: None
+
+    def deliver_to(self, outbox_sinks: Sequence[str], wake: Callable[[], None] | None = None) -> None:
+        """From now on every newly opened incident also gets one outbox row per sink name, in its transaction."""
+        from settlekit.watch.outbox import store_id
+
+        self._outbox = list(outbox_sinks)
+        self._store_key = store_id(self.store)
+        self._wake = wake or (lambda: None)
 
     def _notify(self, incident: Incident) -> Incident:
         if incident.new:
@@ -113,6 +131,12 @@ class IncidentLog:
                 )
                 incident_id, new = result.inserted_primary_key[0], True  # type: ignore[index]
             incident = _row(connection.execute(select(table).where(table.c.id == incident_id)).one(), new=new)
+            if new and self._outbox:
+                from settlekit.watch.outbox import enqueue
+
+                enqueue(connection, payload(incident), self._outbox, self._store_key)
+        if new and self._outbox:
+            self._wake()
         return self._notify(incident)
 
     def _set_state(self, incident_id: int, state: str) -> Incident:

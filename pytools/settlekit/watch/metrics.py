@@ -59,6 +59,25 @@ class _OpenIncidents(Collector):
         yield family
 
 
+class _Outbox(Collector):
+    """``settlekit_watch_outbox{state}``: incident deliveries pending, delivered and failed, read at each scrape."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from settlekit.watch.outbox import counts
+
+        family = GaugeMetricFamily(f"{PREFIX}_outbox", "Incident deliveries in the outbox by state", labels=["state"])
+        try:
+            found = counts(self.store)
+        except Exception:  # a store that is briefly unavailable must not break the scrape
+            return
+        for state, count in sorted(found.items()):
+            family.add_metric([state], count)
+        yield family
+
+
 class WatchMetrics:
     """The watcher's metrics, updated through the follower's observer hooks."""
 
@@ -115,6 +134,7 @@ class WatchMetrics:
             self.guardian_actions.labels(outcome=outcome)
         if store is not None:
             r.register(_OpenIncidents(IncidentLog(store)))
+            r.register(_Outbox(store))
 
     # --- observer hooks (called by the follower; never raise) ------------------------------------------------
 

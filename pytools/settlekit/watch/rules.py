@@ -131,7 +131,13 @@ class Rule:
         return rule
 
     def matches(self, event: EventRow) -> bool:
-        return event.event == self.event and all(event.args.get(k) == v for k, v in self.where.items())
+        # integers are decoded as decimal strings, and a TOML `where` may write a number: compare integers as text
+        def same(value: Any, wanted: Any) -> bool:
+            if any(isinstance(x, int) and not isinstance(x, bool) for x in (value, wanted)):
+                return str(value) == str(wanted)
+            return bool(value == wanted)
+
+        return event.event == self.event and all(same(event.args.get(k), v) for k, v in self.where.items())
 
 
 class _Window:

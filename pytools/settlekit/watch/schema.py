@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     select,
 )
 
@@ -85,6 +86,42 @@ checkpoint = Table(
     Column("block_hash", String(66), nullable=False),
 )
 
+# Contracts the store follows besides what the manifests name at each start: every manifest contract once its history
+# is in the store (a contract added to a manifest later is backfilled from its deployment block first), and every
+# child a watched contract announced (active while its announcing event is canonical).
+watched = Table(
+    "watched",
+    metadata,
+    Column("address", String(42), primary_key=True),  # lower case
+    Column("label", String(64), nullable=False),
+    Column("artifact", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),  # manifest, child
+    Column("from_block", BigInteger, nullable=False),
+    Column("parent", String(64)),  # children: the announcing contract's label
+    Column("announced_block_hash", String(66)),  # children: the block and log of the announcement
+    Column("announced_log_index", Integer),
+    Column("active", Integer, nullable=False),  # 0: the announcement was reorged out
+)
+
+# Incidents waiting to be delivered (one row per incident and sink), written in the incident's own transaction and
+# sent by the delivery worker: a slow or failing receiver never stalls ingestion and never loses an incident.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, nullable=False),
+    Column("sink", String(200), nullable=False),
+    Column("idempotency_key", String(120), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("state", String(16), nullable=False, index=True),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),  # unix milliseconds
+    Column("last_error", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    UniqueConstraint("idempotency_key", "sink"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -96,8 +133,13 @@ def _create_v1(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _add_watched_and_outbox_v2(connection: Connection) -> None:
+    watched.create(connection, checkfirst=True)
+    outbox.create(connection, checkfirst=True)
+
+
 # Each migration moves the schema from version i to i + 1; never edit one that has shipped, add the next.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _add_watched_and_outbox_v2]
 
 
 def migrate(connection: Connection) -> int:

@@ -30,13 +30,20 @@ def _payload(incident: Incident) -> dict[str, Any]:
 
 
 class StdoutSink:
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    """JSON lines (``as_json``, for machines), or one readable line per incident (for a terminal)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, as_json: bool = True) -> None:
         self.stream = stream or sys.stdout
+        self.as_json = as_json
         self._lock = threading.Lock()
 
     def send(self, incident: Incident) -> None:
+        from settlekit.watch.outbox import incident_line
+
+        payload = _payload(incident)
+        line = json.dumps(payload, sort_keys=True) if self.as_json else incident_line(payload)
         with self._lock:
-            self.stream.write(json.dumps(_payload(incident), sort_keys=True) + "\n")
+            self.stream.write(line + "\n")
             self.stream.flush()
 
 

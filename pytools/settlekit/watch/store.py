@@ -5,16 +5,22 @@ duplicates nothing.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from eth_utils.address import to_checksum_address
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from settlekit.chain.rpc import redact_url
+from settlekit.exceptions import SettlekitError
 from settlekit.watch import schema
 
 
@@ -39,6 +45,21 @@ class EventRow:
     event: str
     args: dict[str, Any]
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedRow:
+    """A contract the store follows beyond the manifests' own list (see schema.watched)."""
+
+    address: str  # lower case
+    label: str
+    artifact: str
+    kind: str  # manifest, child
+    from_block: int
+    parent: str | None = None
+    announced_block_hash: str | None = None
+    announced_log_index: int | None = None
+    active: bool = True
 
 
 # The events insert of the write path, per driver parameter style (sqlite3: qmark; psycopg: format).
@@ -89,6 +110,73 @@ def _encode_args(args: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+class WriterLockError(SettlekitError):
+    """Another watcher holds the store's writer lock."""
+
+
+# The key of the watcher's PostgreSQL advisory lock (advisory locks are per database: one writer per store).
+_ADVISORY_KEY = int.from_bytes(b"skwatch1", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class WriterLock:
+    """One writer per store: a PostgreSQL session-level advisory lock, or an exclusive ``flock`` on
+    ``<database file>.lock`` for SQLite. Held until :meth:`release` or the process ends (a ``kill -9`` releases
+    both: the kernel drops the flock, PostgreSQL ends the session)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._connection: Connection | None = None
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> WriterLock:
+        display = redact_url(self.store.url) if self.store.url.startswith("postgres") else self.store.url
+        if self.store.engine.dialect.name == "postgresql":
+            connection = self.store.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar()
+            connection.commit()
+            if not got:
+                connection.close()
+                raise WriterLockError(
+                    f"another watcher is writing to {display} (its PostgreSQL advisory lock is held)",
+                    hint="stop the other `settlekit watch` on this store, or give this one another --store",
+                )
+            self._connection = connection
+            return self
+        database = self.store.engine.url.database
+        if not database or database == ":memory:":
+            return self
+        path = Path(database).with_name(Path(database).name + ".lock")
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise WriterLockError(
+                f"another watcher (pid {holder}) is writing to {display} (lock file {path})",
+                hint="stop the other `settlekit watch` on this store, or give this one another --store",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._connection is not None:
+            # the connection goes back to the pool, session and all: unlock explicitly
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -114,6 +202,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def writer_lock(self) -> WriterLock:
+        """Take the store's writer lock (:class:`WriterLockError` if another watcher holds it)."""
+        return WriterLock(self).acquire()
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
@@ -189,8 +281,12 @@ class Store:
             None if row is None else BlockRow(row.number, row.hash, row.parent_hash, row.timestamp, bool(row.canonical))
         )
 
-    def ingest(self, blocks: Iterable[BlockRow], events: Iterable[EventRow]) -> None:
-        """Store blocks and their events and move the checkpoint to the last block, in one transaction."""
+    def ingest(
+        self, blocks: Iterable[BlockRow], events: Iterable[EventRow], watched: Iterable[WatchedRow] = ()
+    ) -> None:
+        """Store blocks and their events and move the checkpoint to the last block, in one transaction; with
+        ``watched``, also record the contracts those events announced (or whose history they complete), so a kill
+        can never keep an announcing event without its child."""
         block_list = list(blocks)
         block_rows = [
             {"hash": b.hash, "number": b.number, "parent_hash": b.parent_hash, "timestamp": b.timestamp, "canonical": 1}
@@ -208,12 +304,58 @@ class Store:
                     .values(status="seen")
                 )
             self._insert_events(connection, events)
+            self._upsert_watched(connection, list(watched))
             if block_list:
                 last = max(block_list, key=lambda block: block.number)
                 connection.execute(schema.checkpoint.delete())
                 connection.execute(
                     schema.checkpoint.insert().values(id=1, block_number=last.number, block_hash=last.hash)
                 )
+
+    def _upsert_watched(self, connection: Connection, rows: list[WatchedRow]) -> None:
+        if not rows:
+            return
+        addresses = [row.address.lower() for row in rows]
+        connection.execute(schema.watched.delete().where(schema.watched.c.address.in_(addresses)))
+        connection.execute(
+            schema.watched.insert(),
+            [
+                {
+                    "address": row.address.lower(),
+                    "label": row.label,
+                    "artifact": row.artifact,
+                    "kind": row.kind,
+                    "from_block": row.from_block,
+                    "parent": row.parent,
+                    "announced_block_hash": row.announced_block_hash,
+                    "announced_log_index": row.announced_log_index,
+                    "active": 1 if row.active else 0,
+                }
+                for row in rows
+            ],
+        )
+
+    def watched(self, *, kind: str | None = None, active_only: bool = True) -> list[WatchedRow]:
+        query = select(schema.watched).order_by(schema.watched.c.from_block, schema.watched.c.address)
+        if kind is not None:
+            query = query.where(schema.watched.c.kind == kind)
+        if active_only:
+            query = query.where(schema.watched.c.active == 1)
+        with self.engine.begin() as connection:
+            return [
+                WatchedRow(
+                    r.address,
+                    r.label,
+                    r.artifact,
+                    r.kind,
+                    r.from_block,
+                    r.parent,
+                    r.announced_block_hash,
+                    r.announced_log_index,
+                    bool(r.active),
+                )
+                for r in connection.execute(query)
+            ]
 
     def orphan_above(self, ancestor_number: int, *, depth: int, old_tip: str, new_tip: str) -> int:
         """Mark canonical blocks above ``ancestor_number`` orphaned and retract their events; record the reorg.
@@ -234,6 +376,28 @@ class Store:
                     update(schema.events).where(schema.events.c.block_hash.in_(orphaned)).values(status="retracted")
                 )
                 retracted = int(result.rowcount or 0)
+                # Children announced in the orphaned blocks go with their announcement, and all they emitted.
+                gone = [
+                    row.address
+                    for row in connection.execute(
+                        select(schema.watched.c.address).where(
+                            schema.watched.c.kind == "child",
+                            schema.watched.c.active == 1,
+                            schema.watched.c.announced_block_hash.in_(orphaned),
+                        )
+                    )
+                ]
+                if gone:
+                    connection.execute(
+                        update(schema.watched).where(schema.watched.c.address.in_(gone)).values(active=0)
+                    )
+                    spellings = [*gone, *(to_checksum_address(address) for address in gone)]
+                    result = connection.execute(
+                        update(schema.events)
+                        .where(schema.events.c.address.in_(spellings), schema.events.c.status != "retracted")
+                        .values(status="retracted")
+                    )
+                    retracted += int(result.rowcount or 0)
             connection.execute(
                 schema.reorgs.insert().values(
                     detected_at=int(time.time()),
@@ -283,6 +447,29 @@ class Store:
             query = query.where(schema.events.c.block_number >= from_block)
         if to_block is not None:
             query = query.where(schema.events.c.block_number <= to_block)
+        with self.engine.begin() as connection:
+            return [
+                EventRow(
+                    r.block_hash,
+                    r.log_index,
+                    r.block_number,
+                    r.tx_hash,
+                    r.address,
+                    r.contract,
+                    r.event,
+                    json.loads(r.args),
+                    r.status,
+                )
+                for r in connection.execute(query)
+            ]
+
+    def events_above(self, number: int, statuses: Sequence[str]) -> list[EventRow]:
+        """Events above block ``number`` in one of ``statuses`` (what a reorg down to ``number`` would retract)."""
+        query = (
+            select(schema.events)
+            .where(schema.events.c.block_number > number, schema.events.c.status.in_(list(statuses)))
+            .order_by(schema.events.c.block_number, schema.events.c.log_index)
+        )
         with self.engine.begin() as connection:
             return [
                 EventRow(
