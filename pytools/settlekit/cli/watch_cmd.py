@@ -32,12 +32,11 @@ StoreOpt = Annotated[
 ]
 
 
-def _store_url(store: str | None) -> str:
-    if store:
-        return store
-    folder = Project.discover().root / ".settlekit"
-    folder.mkdir(exist_ok=True)
-    return f"sqlite:///{folder / 'watch.db'}"
+def _open_store(store: str | None, *, create: bool) -> Any:
+    """The store of --store (default .settlekit/watch.db); only `watch` (create) may make a new one."""
+    from settlekit.watch.store_access import default_store_url, open_store
+
+    return open_store(store or default_store_url(Project.discover(), create=create), create=create)
 
 
 def _sinks(specs: list[str]) -> list[Any]:
@@ -58,13 +57,13 @@ def _sinks(specs: list[str]) -> list[Any]:
 
 
 def _watch_config(project: Project) -> dict[str, Any]:
-    """The [watch] table of settlekit.toml (alert rules), or nothing."""
-    import tomllib
+    """The [watch] table of settlekit.toml (alert rules), or nothing; its types checked (settlekit/config.py)."""
+    from settlekit.config import CONFIG_FILE, load_config
 
-    path = project.root / "settlekit.toml"
+    path = project.root / CONFIG_FILE
     if not path.is_file():
         return {}
-    watch_table: dict[str, Any] = tomllib.loads(path.read_text()).get("watch", {})
+    watch_table: dict[str, Any] = load_config(path)[0].get("watch", {})
     return watch_table
 
 
@@ -235,13 +234,12 @@ def watch(
     from settlekit.chain import RpcClient
     from settlekit.deploy.manifest import read_manifest
     from settlekit.watch.follower import Follower, StepReport
-    from settlekit.watch.store import Store
 
     project = Project.discover()
     deployed = read_manifest(manifest)
     decoder = _decoder(project, deployed)
     settings = _watch_config(project)
-    rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
+    rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), _open_store(store, create=True)
     metrics, sinks = _metrics_and_guardian(
         settings,
         rpc,
@@ -316,9 +314,8 @@ def events(
     include_retracted: Annotated[bool, typer.Option("--all", help="Include events of orphaned blocks.")] = False,
 ) -> None:
     """Query the events the watcher stored."""
-    from settlekit.watch.store import Store
 
-    rows = Store(_store_url(store)).events(
+    rows = _open_store(store, create=False).events(
         canonical_only=not include_retracted,
         contract=contract,
         event_name=event,
@@ -349,11 +346,10 @@ def incidents(
 ) -> None:
     """List incidents; acknowledge or resolve one."""
     from settlekit.watch.incidents import IncidentLog
-    from settlekit.watch.store import Store
 
     if ack is not None and resolve is not None:
         raise UsageError("--ack and --resolve both given", hint="change one incident state at a time")
-    log = IncidentLog(Store(_store_url(store)))
+    log = IncidentLog(_open_store(store, create=False))
     if ack is not None:
         log.acknowledge(ack)
     if resolve is not None:
