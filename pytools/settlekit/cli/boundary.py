@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,8 +50,10 @@ def _from_requests(error: requests.RequestException) -> SettlekitError:
         return RpcUrlError(f"the RPC URL is not a valid URL: {scrub(str(error))}")
     where = _request_url(error)
     if isinstance(error, requests.Timeout):
+        from settlekit.chain.connect import rpc_timeout
+
         return NodeError(
-            f"the node at {where} did not answer in time",
+            f"the node at {where} did not answer within {rpc_timeout():g} s",
             hint="the node accepted the connection but sent nothing: check it, or raise SETTLEKIT_RPC_TIMEOUT "
             "(seconds, default 10)",
         )
@@ -67,10 +70,13 @@ def _from_requests(error: requests.RequestException) -> SettlekitError:
 
 def _from_web3(error: Web3Exception) -> SettlekitError:
     if isinstance(error, ContractLogicError):
-        from settlekit.errors import revert_from_exception
+        from settlekit.errors import ReasonRevert, revert_from_exception
 
         decoded = revert_from_exception(error)
-        message = decoded.message if decoded is not None else scrub(str(error))
+        if isinstance(decoded, ReasonRevert):
+            message = decoded.text
+        else:
+            message = decoded.message if decoded is not None else scrub(str(error))
         return NodeRefusedError(
             f"the transaction would revert: {message}",
             hint="check the call's arguments against the reason (docs/errors.md lists every settlekit reason)",
@@ -110,6 +116,15 @@ def _from_sqlalchemy(error: Exception) -> SettlekitError:
     return StoreError(f"the store failed: {detail}")
 
 
+def _not_json(error: json.JSONDecodeError) -> NodeError:
+    """web3.py's answer parser failing: the URL serves something else (an HTML page, a proxy's error)."""
+    start = error.doc.strip()[:40] if isinstance(error.doc, str) else ""
+    return NodeError(
+        f"the node answered with something that is not JSON-RPC (it starts with {start!r})",
+        hint="check that the URL is the node's JSON-RPC endpoint (not a web page or a proxy's error page)",
+    )
+
+
 def translate(error: BaseException) -> SettlekitError:
     """The :class:`SettlekitError` to report for ``error``."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -124,6 +139,8 @@ def translate(error: BaseException) -> SettlekitError:
         return _from_web3(error)
     if isinstance(error, SQLAlchemyError):
         return _from_sqlalchemy(error)
+    if isinstance(error, json.JSONDecodeError) and str(error).startswith("Could not decode"):
+        return _not_json(error)
     if isinstance(error, PermissionError | FileNotFoundError | IsADirectoryError | NotADirectoryError):
         return UsageError(
             f"{error.strerror or type(error).__name__}: {error.filename}", hint="check the path and its permissions"

@@ -133,6 +133,7 @@ def verify(
 ) -> VerifyReport:
     network = plan.network(network_name)
     w3 = connect(network.resolve_rpc_url(rpc_url))
+    chain_id = int(w3.eth.chain_id)  # the node first: an unreachable one fails before the build
     build(project)
-    manifest = read_manifest(manifest_path(root or project.root / "deployments", int(w3.eth.chain_id), name))
+    manifest = read_manifest(manifest_path(root or project.root / "deployments", chain_id, name))
     return verify_deployment(w3, manifest, ArtifactStore(project.out_dir))
