@@ -34,7 +34,7 @@ def shown(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return url.split("@")[-1] if "@" in url else url
+        return url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
 
 
 def _parse(url: str) -> URL:
