@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         failure: SettlekitError = translate(KeyboardInterrupt())
     except BaseException as error:  # the boundary: everything a command lets out
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: its help is already printed
+            return 2
         failure = _usage(error) or translate(error)
         if isinstance(failure, UnexpectedError) and _debugging():
             raise
