@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from settlekit.exceptions import SettlekitError
+from settlekit.exceptions import NodeError, RpcUrlError, SettlekitError
 
 
 class RpcError(SettlekitError):
@@ -23,7 +23,7 @@ class RpcError(SettlekitError):
         self.data = data
 
 
-class RpcConnectionError(SettlekitError):
+class RpcConnectionError(NodeError):
     """The node could not be reached or did not answer in time."""
 
 
@@ -47,11 +47,20 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, hidden, "", ""))
 
 
+def check_rpc_url(url: str) -> str:
+    """``url`` if it is an ``http://`` or ``https://`` URL with a host, else :class:`RpcUrlError`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = redact_url(url) if "://" in url else repr(url)
+        raise RpcUrlError(f"the RPC URL {shown} is not an http:// or https:// URL")
+    return url
+
+
 class RpcClient:
     """A small synchronous JSON-RPC 2.0 client over HTTP with a persistent connection."""
 
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
-        self.url = url
+        self.url = check_rpc_url(url)
         self.timeout = timeout
         self._session = requests.Session()
         self._ids = itertools.count(1)
@@ -124,6 +133,12 @@ class RpcClient:
         return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
 
     def _unreachable(self, method: str, exc: Exception) -> RpcConnectionError:
+        if isinstance(exc, requests.Timeout):
+            return RpcConnectionError(
+                f"{method} to {redact_url(self.url)} got no answer within {self.timeout:g} s",
+                hint="the node accepted the connection but did not answer: check it, or raise the timeout "
+                "(--rpc-timeout, or SETTLEKIT_RPC_TIMEOUT for deploy and verify)",
+            )
         return RpcConnectionError(
             f"{method} to {redact_url(self.url)} failed: {type(exc).__name__}",
             hint="check that the node is running and the RPC URL is right",

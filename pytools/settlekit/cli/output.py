@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from settlekit.exceptions import SettlekitError
 
@@ -25,10 +26,16 @@ def emit(data: Any, *, as_json: bool, render: Callable[[Console], None]) -> None
 
 
 def emit_error(error: SettlekitError, *, as_json: bool) -> None:
+    """Exactly one ``error:`` line and one ``fix:`` line on stderr; with ``as_json`` also the error as one JSON
+    object on stdout (:meth:`SettlekitError.to_dict`)."""
     if as_json:
         sys.stdout.write(json.dumps(error.to_dict()) + "\n")
         sys.stdout.flush()
-        return
-    stderr.print(f"[bold red]error:[/] {error.message}", markup=True, soft_wrap=True)
-    if error.hint:
-        stderr.print(f"[yellow]fix:[/] {error.hint}", markup=True, soft_wrap=True)
+    fix = error.hint or "rerun with SETTLEKIT_DEBUG=1 for details"
+    stderr.print(f"[bold red]error:[/] {escape(_one_line(error.message))}", markup=True, soft_wrap=True)
+    stderr.print(f"[yellow]fix:[/] {escape(_one_line(fix))}", markup=True, soft_wrap=True)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (a message from a library may span several)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())

@@ -33,12 +33,11 @@ StoreOpt = Annotated[
 ]
 
 
-def _store_url(store: str | None) -> str:
-    if store:
-        return store
-    folder = Project.discover().root / ".settlekit"
-    folder.mkdir(exist_ok=True)
-    return f"sqlite:///{folder / 'watch.db'}"
+def _open_store(store: str | None, *, create: bool) -> Any:
+    """The store of --store (default .settlekit/watch.db); only `watch` (create) may make a new one."""
+    from settlekit.watch.store_access import default_store_url, open_store
+
+    return open_store(store or default_store_url(Project.discover(), create=create), create=create)
 
 
 def _sinks(specs: list[str], secret_env: str | None, as_json: bool) -> tuple[list[Any], list[Any]]:
@@ -106,13 +105,13 @@ class _Progress:
 
 
 def _watch_config(project: Project) -> dict[str, Any]:
-    """The [watch] table of settlekit.toml (alert rules), or nothing."""
-    import tomllib
+    """The [watch] table of settlekit.toml (alert rules), or nothing; its types checked (settlekit/config.py)."""
+    from settlekit.config import CONFIG_FILE, load_config
 
-    path = project.root / "settlekit.toml"
+    path = project.root / CONFIG_FILE
     if not path.is_file():
         return {}
-    watch_table: dict[str, Any] = tomllib.loads(path.read_text()).get("watch", {})
+    watch_table: dict[str, Any] = load_config(path)[0].get("watch", {})
     return watch_table
 
 
@@ -343,14 +342,13 @@ def watch(
 
     from settlekit.chain import RpcClient
     from settlekit.watch.follower import Follower, StepReport
-    from settlekit.watch.store import Store
 
     project = Project.discover()
     targets = _targets(manifest)
     deployed = targets.manifest()
     decoder = _decoder(project, targets)
     settings = _watch_config(project)
-    rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), Store(_store_url(store))
+    rpc, watch_store = RpcClient(rpc_url, timeout=rpc_timeout), _open_store(store, create=True)
     lock = watch_store.writer_lock()  # one writer per store: a second watcher stops here with a clear error
     _record_tokens(watch_store, rpc, targets.contracts)
     metrics, sinks = _metrics_and_guardian(
@@ -453,9 +451,8 @@ def events(
 ) -> None:
     """Query the events the watcher stored."""
     from settlekit.watch.series import SERIES_AMOUNTS, series_events, token, units
-    from settlekit.watch.store import Store
 
-    opened = Store(_store_url(store))
+    opened = _open_store(store, create=False)
     rows = opened.events(
         canonical_only=not include_retracted,
         contract=contract,
@@ -503,9 +500,8 @@ def series(
 ) -> None:
     """Per-series settlement summary: deposited, paid, reclaimed, swept, held, claims outstanding."""
     from settlekit.watch.series import all_series, summarize, units
-    from settlekit.watch.store import Store
 
-    opened = Store(_store_url(store))
+    opened = _open_store(store, create=False)
     summaries = [summarize(opened, one) for one in ([address] if address else all_series(opened))]
 
     def render(console: Console) -> None:
@@ -534,11 +530,10 @@ def incidents(
 ) -> None:
     """List incidents; acknowledge or resolve one."""
     from settlekit.watch.incidents import IncidentLog
-    from settlekit.watch.store import Store
 
     if ack is not None and resolve is not None:
         raise UsageError("--ack and --resolve both given", hint="change one incident state at a time")
-    log = IncidentLog(Store(_store_url(store)))
+    log = IncidentLog(_open_store(store, create=False))
     if ack is not None:
         log.acknowledge(ack)
     if resolve is not None:

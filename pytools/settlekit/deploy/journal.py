@@ -16,7 +16,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from settlekit.exceptions import SettlekitError
+from settlekit.exceptions import JournalCorruptError, SettlekitError
 
 JOURNAL_VERSION = 1
 
@@ -50,7 +50,11 @@ class Journal:
         return self.path.is_file()
 
     def load(self) -> list[dict[str, Any]]:
-        self.records = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        self.records = [
+            _record(self.path, number, line)
+            for number, line in enumerate(self.path.read_text().splitlines(), 1)
+            if line.strip()
+        ]
         return self.records
 
     def append(self, record: dict[str, Any]) -> None:
@@ -72,3 +76,14 @@ class Journal:
 
     def last(self, kind: str, step: str) -> dict[str, Any] | None:
         return next((r for r in reversed(self.records) if r["kind"] == kind and r.get("step") == step), None)
+
+
+def _record(path: Path, number: int, line: str) -> dict[str, Any]:
+    """One journal line as its record; a line that is not a whole record raises :class:`JournalCorruptError`."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+        raise JournalCorruptError(f"{path} line {number} is not a journal record (corrupt or truncated)")
+    return record

@@ -114,4 +114,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ManifestError(
             f"{path} is not valid JSON", hint="redeploy, or restore the file from version control"
         ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ManifestError(f"cannot read the manifest {path}: {error}", hint="check the path") from None
+    contracts = data.get("contracts") if isinstance(data, dict) else None
+    if (
+        not isinstance(contracts, dict)
+        or not isinstance(data.get("chain_id"), int)
+        or not all(isinstance(c, dict) and isinstance(c.get("address"), str) for c in contracts.values())
+    ):
+        raise ManifestError(
+            f"{path} is not a settlekit manifest (no chain_id and contracts with addresses)",
+            hint="pass the deployments/<chain id>/<name>.json that settlekit deploy wrote",
+        )
     return data

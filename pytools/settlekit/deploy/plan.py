@@ -53,6 +53,7 @@ from eth_utils.address import is_address, to_checksum_address
 from settlekit.build import Artifact, ArtifactStore
 from settlekit.build.artifacts import canonical_type
 from settlekit.chain.dev_accounts import LOCAL_CHAIN_IDS
+from settlekit.config import validate_config
 from settlekit.exceptions import SettlekitError
 
 DEFAULT_PLAN_FILE = "settlekit.toml"
@@ -146,6 +147,7 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(f"no plan file at {path}", hint=f"create {DEFAULT_PLAN_FILE} (see docs/deploy.md)") from None
     except tomllib.TOMLDecodeError as error:
         raise PlanError(f"{path} is not valid TOML: {error}", hint="fix the syntax at the place shown") from None
+    validate_config(data, path)  # types and ranges, reported with the key path (settlekit/config.py)
     networks: dict[str, Network] = {}
     for name, raw in data.get("networks", {}).items():
         chain_id = raw.get("chain_id")

@@ -6,10 +6,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from web3 import Web3
-
 from settlekit.build import ArtifactStore, build
 from settlekit.chain import Anvil, AnvilConfig, redact_url
+from settlekit.chain.connect import connect
 from settlekit.deploy.executor import Deployer, DeployResult, Progress
 from settlekit.deploy.keys import Signer, dev_signer, from_keystore, from_private_key_env, password_from
 from settlekit.deploy.manifest import manifest_path, read_manifest
@@ -85,7 +84,7 @@ def deploy(
     progress: Progress | None = None,
 ) -> DeployResult:
     network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
-    w3 = Web3(Web3.HTTPProvider(network.resolve_rpc_url(rpc_url), request_kwargs={"timeout": 60}))
+    w3 = connect(network.resolve_rpc_url(rpc_url))
     deployer = Deployer(
         w3, signer, deployment, network, store, root=root or project.root / "deployments", progress=progress
     )
@@ -113,7 +112,7 @@ def dry_run(
     """Run the whole plan on an Anvil fork of the network; nothing is sent to the network itself."""
     network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
     url = network.resolve_rpc_url(rpc_url)
-    balance = int(Web3(Web3.HTTPProvider(url)).eth.get_balance(signer.address))
+    balance = int(connect(url).eth.get_balance(signer.address))
     with (
         Anvil(AnvilConfig(fork_url=url, chain_id=None), project) as fork,
         tempfile.TemporaryDirectory(prefix="settlekit-dry-run-") as scratch,
@@ -133,7 +132,8 @@ def verify(
     project: Project, plan: Plan, name: str, network_name: str, *, rpc_url: str | None = None, root: Path | None = None
 ) -> VerifyReport:
     network = plan.network(network_name)
-    w3 = Web3(Web3.HTTPProvider(network.resolve_rpc_url(rpc_url), request_kwargs={"timeout": 60}))
+    w3 = connect(network.resolve_rpc_url(rpc_url))
+    chain_id = int(w3.eth.chain_id)  # the node first: an unreachable one fails before the build
     build(project)
-    manifest = read_manifest(manifest_path(root or project.root / "deployments", int(w3.eth.chain_id), name))
+    manifest = read_manifest(manifest_path(root or project.root / "deployments", chain_id, name))
     return verify_deployment(w3, manifest, ArtifactStore(project.out_dir))
