@@ -50,6 +50,7 @@ from settlekit.deploy.plan import (
     resolve_arg,
     step_fingerprints,
 )
+from settlekit.deploy.preflight import check_arguments
 from settlekit.deploy.settle import Settler, jsonable
 from settlekit.tx.fees import FeeStrategy
 
@@ -163,6 +164,7 @@ class Deployer:
         if self.deployment.create2:
             create2.check_create2_plan(self.deployment)
         roles = {"deployer": self.signer.address, "owner": self.signer.address, **self.network.roles}
+        check_arguments(self.deployment, self.network, self.store, roles)  # before anything is sent
         plan_hash = fingerprint(self.deployment, self.network, self.store, roles)
         self.step_fps = step_fingerprints(self.deployment, self.network, self.store, roles)
         genesis = HexBytes(self.w3.eth.get_block(0)["hash"]).to_0x_hex()
@@ -490,8 +492,8 @@ class Deployer:
         journal.append(record)
         _crash_point(step.id, "before-send")
         self.say(f"{step.id}: sending {label or artifact} (nonce {nonce})")
-        settler.send(step.id, HexBytes(signed.raw), HexBytes(signed.hash))
-        journal.append({"kind": "sent", "step": step.id, "tx_hash": HexBytes(signed.hash).to_0x_hex()})
+        if settler.send_first(step.id, HexBytes(signed.raw), HexBytes(signed.hash)):
+            journal.append({"kind": "sent", "step": step.id, "tx_hash": HexBytes(signed.hash).to_0x_hex()})
         _crash_point(step.id, "after-send")
         settler.record(step.id, settler.wait(step.id))
         _crash_point(step.id, "after-receipt")

@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import requests
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ProviderConnectionError, TransactionNotFound
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from settlekit.contracts import replay_failure
@@ -34,6 +33,7 @@ from settlekit.deploy.rawtx import unsigned_fields
 from settlekit.errors import revert_from_exception
 from settlekit.exceptions import SettlekitError
 from settlekit.tx.fees import FeeCapError, Fees, FeeStrategy, bump
+from settlekit.tx.transport import is_transport_error
 
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "invalid nonce", "old nonce")
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
@@ -58,16 +58,6 @@ def error_text(error: BaseException) -> str:
     if args and isinstance(args[0], dict):
         return str(args[0].get("message", error)).lower()
     return str(error).lower()
-
-
-def is_transport_error(error: BaseException) -> bool:
-    """The request or its answer was lost on the way (HTTP 5xx, reset, timeout), as opposed to a node's refusal."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, requests.RequestException | ProviderConnectionError | ConnectionError | TimeoutError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def fees_of(raw: bytes) -> Fees:
@@ -233,6 +223,23 @@ class Settler:
                 f"step {step!r}: the node refused transaction {tx_hash.to_0x_hex()}: {message[:300]}",
                 hint=f"fix the cause (the account's balance, the node), then run: {self.resume_command}",
             ) from None
+
+    def send_first(self, step: str, raw: HexBytes, tx_hash: HexBytes) -> bool:
+        """Send a step's first attempt; if the fees moved above it meanwhile, replace it at once (journaled).
+        True when these bytes were accepted."""
+        try:
+            self.send(step, raw, tx_hash)
+        except _Underpriced:
+            self._bump(step)
+            return False
+        except _NonceUsed:
+            if not self._resend(step):  # sorts out ours-already-mined from taken-by-someone-else
+                raise ForeignTransactionError(
+                    f"step {step!r}: its nonce was taken by a transaction that is not in the journal as it was sent",
+                    hint=f"the step is signed again at the next free nonce by: {self.resume_command}",
+                ) from None
+            return False
+        return True
 
     def _known(self, tx_hash: HexBytes, tries: int = 1) -> bool:
         for attempt in range(tries):
