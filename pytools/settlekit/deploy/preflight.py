@@ -45,6 +45,11 @@ def check_arguments(deployment: Deployment, network: Network, store: ArtifactSto
             constructor = next((i for i in artifact.abi if i.get("type") == "constructor"), {})
             inputs = constructor.get("inputs", []) if not step.blueprint else []
         types = [canonical_type(p) for p in inputs]
+        if step.blueprint and step.args:
+            raise PlanError(
+                f"step {step.id!r} is a blueprint and cannot take constructor arguments",
+                hint="a blueprint holds creation code; arguments go to create_from_blueprint",
+            )
         uses_existing = step.existing.get(network.name) is not None and (
             step.mock or step.forced_existing or not network.local
         )
