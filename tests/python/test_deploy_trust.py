@@ -287,3 +287,38 @@ artifact = "RevertProbe"
             assert all(node.w3.eth.get_code(a) for a in addresses.values())
             results.append(addresses)
     assert results[0] == results[1]
+
+
+def test_ctrl_c_prints_the_resume_command(settlekit_project, artifacts, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from support import REPO
+
+    with Anvil(AnvilConfig(mining=False), settlekit_project) as node:  # nothing is mined: the deploy waits
+        plan, out = write_plan(tmp_path / "settlekit.toml", node.url), tmp_path / "deployments"
+        args = ["deploy", "safety", "--network", "target", "--plan", str(plan), "--deployments-dir", str(out)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "settlekit", *args, "--no-check"]
+            if False
+            else [sys.executable, "-m", "settlekit", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=cli_env(),
+        )
+        deadline = time.monotonic() + 60
+        while (
+            not (out / "31337" / "safety.journal.jsonl").exists()
+            or '"sent"' not in (out / "31337" / "safety.journal.jsonl").read_text()
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert f"settlekit deploy safety --network target --plan {plan} --deployments-dir {out} --resume" in err
+    assert "Traceback" not in err
