@@ -39,20 +39,55 @@ def deploy(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the journal of an interrupted deploy.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the plan on an Anvil fork; send nothing.")] = False,
     deployments_dir: DirOpt = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Resolve, type-check and rehearse the plan on a fork; send nothing.")
+    ] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="STEP=0xADDRESS: use an existing contract for a step on this run."),
+    ] = None,
 ) -> None:
     """Deploy a plan through the write-ahead journal, then write the manifest."""
     from settlekit.deploy import service
+    from settlekit.exceptions import UsageError
 
     project = Project.discover()
     plan = service.open_plan(project, plan_file)
+    sets: dict[str, str] = {}
+    for item in overrides or []:
+        step, sep, address = item.partition("=")
+        if not sep or not step:
+            raise UsageError(f"--set {item!r} is not STEP=0xADDRESS", hint="e.g. --set collateral=0x1c7D...")
+        sets[step.strip()] = address.strip()
+    resume_command = " ".join(
+        [f"settlekit deploy {name} --network {network}"]
+        + ([f"--plan {plan_file}"] if plan_file else [])
+        + ([f"--deployments-dir {deployments_dir}"] if deployments_dir else [])
+        + [f"--set {k}={v}" for k, v in sets.items()]
+        + ([f"--account {account}"] if account else [])
+        + ([f"--private-key-env {private_key_env}"] if private_key_env else [])
+        + ([f"--dev-account {dev_account}"] if dev_account is not None else [])
+        + ["--resume"]
+    )
     keys = service.KeyChoice(
         account, password_file, password_env, private_key_env, dev_account, interactive=sys.stdin.isatty()
     )
     say = (lambda _m: None) if as_json else (lambda message: stderr.print(f"  {message}"))
-    if dry_run:
-        outcome = service.dry_run(project, plan, name, network, keys, rpc_url=rpc_url, progress=say)
+    if dry_run or check:
+        outcome = service.dry_run(
+            project,
+            plan,
+            name,
+            network,
+            keys,
+            rpc_url=rpc_url,
+            progress=say,
+            overrides=sets,
+            journal_root=(deployments_dir or project.root / "deployments") if check else None,
+        )
         data = {
-            "dry_run": True,
+            "dry_run": dry_run,
+            "check": "ok" if check else None,
             "forked_from": outcome.forked_from,
             "gas_used": outcome.result.gas_used,
             "cost_wei": outcome.result.cost_wei,
@@ -62,6 +97,8 @@ def deploy(
         }
 
         def render_dry(console: Console) -> None:
+            if check:
+                console.print("check ok: roles and arguments resolved and type-checked, plan rehearsed on a fork")
             console.print(
                 f"dry run on a fork of {outcome.forked_from}: {outcome.result.gas_used:,} gas, "
                 f"{outcome.result.cost_wei / 1e18:.6f} ETH at the fork's fees"
@@ -74,7 +111,17 @@ def deploy(
         emit(data, as_json=as_json, render=render_dry)
         return
     result = service.deploy(
-        project, plan, name, network, keys, rpc_url=rpc_url, resume=resume, root=deployments_dir, progress=say
+        project,
+        plan,
+        name,
+        network,
+        keys,
+        rpc_url=rpc_url,
+        resume=resume,
+        root=deployments_dir,
+        progress=say,
+        overrides=sets,
+        resume_command=resume_command,
     )
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
 
@@ -88,6 +135,8 @@ def deploy(
         for step, address in result.addresses.items():
             table.add_row(step, address)
         console.print(table)
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
         console.print(f"{result.sent} transaction(s) sent, {result.gas_used:,} gas; manifest {result.manifest}")
 
     emit(data, as_json=as_json, render=render)

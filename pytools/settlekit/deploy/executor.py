@@ -1,11 +1,12 @@
-"""Running a deployment plan through the journal: fresh, or resumed after a crash.
+"""Running a deployment plan through the journal: fresh, resumed after a crash, or continued after the plan grew.
 
-Order of facts for each contract: ``signed`` (nonce, raw transaction, hash) is journaled, then the bytes are sent,
-then ``sent``, then ``receipt``. On ``--resume`` every step that has a ``signed`` record but no ``receipt`` is
-reconciled first: a receipt on chain means done; a transaction the node knows means wait; one it does not know is
-re-sent with the same bytes. A step is never re-signed at a new nonce: if its nonce was taken by something else the
-deploy stops and says so. After the last step, every receipt waits for its confirmations and its block hash is
-checked to be canonical (a reorged-out transaction is re-sent with its own bytes).
+Trust order: the journal over the node. Every new step is signed at the journal's last nonce + 1 (the node's pending
+count is only cross-checked: a foreign transaction mined in between is recorded and warned about, a foreign pending
+one stops the run, a node that lags is warned about and the journal's nonce is used). Before each new step, and on
+every resume and during finalization, each earlier step's receipt is looked up again: one that vanished (a reorg, or
+another chain behind the same URL) is re-sent with its journaled bytes, so it lands at the same nonce and address, or
+the run stops naming the step and the command that continues. Stuck transactions are replaced with bumped fees
+(journaled before they are sent). The per-transaction mechanics live in :mod:`settlekit.deploy.settle`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,19 @@ from eth_abi.abi import encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
-from web3.types import TxReceipt
 
 from settlekit.build import Artifact, ArtifactStore
 from settlekit.build.artifacts import canonical_type
 from settlekit.build.blueprint import blueprint_deployer
-from settlekit.contracts import replay_failure
+from settlekit.deploy import create2
+from settlekit.deploy.errors import (
+    DeployInterruptedError,
+    DeployTimeoutError,
+    ForeignTransactionError,
+    NonceConflictError,
+    PlanChangedError,
+    ResumeRefusedError,
+)
 from settlekit.deploy.journal import JOURNAL_VERSION, Journal
 from settlekit.deploy.keys import Signer, check_allowed
 from settlekit.deploy.manifest import write_manifest
@@ -41,20 +48,26 @@ from settlekit.deploy.plan import (
     check_plan,
     fingerprint,
     resolve_arg,
+    step_fingerprints,
 )
-from settlekit.exceptions import SettlekitError
+from settlekit.deploy.preflight import check_arguments
+from settlekit.deploy.settle import Settler, jsonable
 from settlekit.tx.fees import FeeStrategy
 
 CRASH_ENV = "SETTLEKIT_DEPLOY_CRASH_AT"  # fault injection for the crash tests: "<step>:<boundary>"
 Progress = Callable[[str], None]
 
-
-class ResumeRefusedError(SettlekitError):
-    """A journal exists but cannot be continued safely (other chain, other plan, other deployer, or no --resume)."""
-
-
-class NonceConflictError(SettlekitError):
-    """A journaled transaction's nonce was used by another transaction: re-signing silently is not allowed."""
+__all__ = [
+    "CRASH_ENV",
+    "DeployResult",
+    "Deployer",
+    "NonceConflictError",
+    "Progress",
+    "ResumeRefusedError",
+    "constructor_types",
+    "init_code",
+    "journal_path",
+]
 
 
 @dataclass
@@ -69,6 +82,7 @@ class DeployResult:
     resumed: bool
     gas_used: int
     cost_wei: int
+    warnings: list[str] = field(default_factory=list)
 
 
 def _crash_point(step: str, boundary: str) -> None:
@@ -110,18 +124,34 @@ class Deployer:
         root: Path,
         progress: Progress | None = None,
         poll_interval: float = 0.2,
-        receipt_timeout: float = 300.0,
+        receipt_timeout: float | None = None,
+        bump_after: float | None = None,
+        resume_command: str | None = None,
     ) -> None:
         self.w3, self.signer, self.deployment, self.network, self.store = w3, signer, deployment, network, store
         self.root = root
         self.say = progress or (lambda _message: None)
         self.poll_interval = poll_interval
-        self.receipt_timeout = receipt_timeout
-        self.fees = FeeStrategy(w3)
+        self.receipt_timeout = receipt_timeout if receipt_timeout is not None else network.receipt_timeout
+        self.bump_after = bump_after if bump_after is not None else network.bump_after
+        self.resume_command = resume_command or (
+            f"settlekit deploy {deployment.name} --network {network.name} --resume"
+        )
+        self.fees = FeeStrategy(w3, cap=network.max_fee_wei)
+        self.warnings: list[str] = []
 
     # --- entry point -----------------------------------------------------------------------------------------
 
     def run(self, *, resume: bool = False) -> DeployResult:
+        try:
+            return self._run(resume)
+        except KeyboardInterrupt:
+            raise DeployInterruptedError(
+                f"deployment {self.deployment.name!r} interrupted; the journal holds every transaction signed so far",
+                hint=f"continue it with: {self.resume_command}",
+            ) from None
+
+    def _run(self, resume: bool) -> DeployResult:
         chain_id = int(self.w3.eth.chain_id)
         if self.network.chain_id is not None and chain_id != self.network.chain_id:
             raise PlanError(
@@ -131,14 +161,33 @@ class Deployer:
             )
         check_allowed(self.signer, chain_id, self.network.local_chain_ids)
         check_plan(self.deployment, self.network, self.store)
+        if self.deployment.create2:
+            create2.check_create2_plan(self.deployment)
         roles = {"deployer": self.signer.address, "owner": self.signer.address, **self.network.roles}
+        check_arguments(self.deployment, self.network, self.store, roles)  # before anything is sent
         plan_hash = fingerprint(self.deployment, self.network, self.store, roles)
+        self.step_fps = step_fingerprints(self.deployment, self.network, self.store, roles)
         genesis = HexBytes(self.w3.eth.get_block(0)["hash"]).to_0x_hex()
         journal = Journal(journal_path(self.root, chain_id, self.deployment.name))
         journal.acquire()
         try:
             resumed = self._open(journal, resume, chain_id, genesis, plan_hash)
-            sent = self._reconcile(journal)
+            settler = Settler(
+                self.w3,
+                self.signer,
+                journal,
+                self.fees,
+                say=self._say,
+                warn=lambda code, message, **extra: self._warn(journal, code, message, **extra),
+                poll_interval=self.poll_interval,
+                receipt_timeout=self.receipt_timeout,
+                bump_after=self.bump_after,
+                resume_command=self.resume_command,
+            )
+            self.settler = settler
+            sent = settler.recheck_all()
+            if self.deployment.create2:
+                create2.ensure_proxy(self.w3, self.network, self._say)
             addresses = self._addresses(journal)
             for step in self.deployment.steps:
                 if step.id in self._done(journal):
@@ -148,17 +197,17 @@ class Deployer:
                 existing = step.existing.get(self.network.name)
                 if step.is_call:
                     sent += self._call_step(journal, step, args, addresses)
-                elif existing is not None and (step.mock or not self.network.local):
-                    self._use_existing(journal, step.id, existing)
+                elif existing is not None and (step.mock or step.forced_existing or not self.network.local):
+                    self._use_existing(journal, step, existing)
                 else:
-                    self._deploy_step(journal, step.id, self.store.get(step.artifact), args, blueprint=step.blueprint)
+                    self._deploy_step(journal, step, self.store.get(step.artifact), args)
                     sent += 1
                 addresses = self._addresses(journal)
             self._finalize(journal)
             manifest = write_manifest(journal, self.deployment, self.network, self.store, roles, self.root)
-            receipts = [r for r in journal.records if r["kind"] == "receipt"]
-            gas = sum(int(r["gas_used"]) for r in receipts)
-            cost = sum(int(r["gas_used"]) * int(r.get("effective_gas_price", 0)) for r in receipts)
+            receipts = [journal.last("receipt", s.id) for s in self.deployment.steps]
+            gas = sum(int(r["gas_used"]) for r in receipts if r is not None)
+            cost = sum(int(r["gas_used"]) * int(r.get("effective_gas_price", 0)) for r in receipts if r is not None)
             return DeployResult(
                 self.deployment.name,
                 self.network.name,
@@ -170,11 +219,20 @@ class Deployer:
                 resumed,
                 gas,
                 cost,
+                list(self.warnings),
             )
         finally:
             journal.release()
 
-    # --- journal header and resume checks --------------------------------------------------------------------
+    def _say(self, message: str) -> None:
+        self.say(message)
+
+    def _warn(self, journal: Journal, code: str, message: str, **extra: Any) -> None:
+        self.warnings.append(message)
+        self.say(f"warning: {message}")
+        journal.append({"kind": "warning", "code": code, "message": message, "at": time.time(), **extra})
+
+    # --- journal header, resume checks and plan evolution ----------------------------------------------------
 
     def _open(self, journal: Journal, resume: bool, chain_id: int, genesis: str, plan_hash: str) -> bool:
         if not journal.exists():
@@ -193,6 +251,8 @@ class Deployer:
                     "genesis_hash": genesis,
                     "deployer": self.signer.address,
                     "plan": plan_hash,
+                    "steps": self.step_fps,
+                    "create2": self.deployment.create2,
                     "at": time.time(),
                 }
             )
@@ -204,7 +264,8 @@ class Deployer:
             raise ResumeRefusedError(
                 f"a journal for deployment {self.deployment.name!r} on chain {chain_id} already exists"
                 + (" and is complete" if done else ""),
-                hint=f"pass --resume to continue it, or move {journal.path} away to deploy again from scratch",
+                hint=f"pass --resume to continue it (appended steps are deployed), or move {journal.path} away "
+                "to deploy again from scratch",
             )
         if header is None:
             raise ResumeRefusedError(f"{journal.path} has no header", hint="move the file away and deploy again")
@@ -216,34 +277,96 @@ class Deployer:
                 "the node's genesis block differs from the journal's (a different chain with the same id,"
                 " e.g. a restarted local node)"
             )
-        if header["plan"] != plan_hash:
-            problems.append("the plan changed since the journal was started (bytecode, arguments or roles)")
         if header["deployer"] != self.signer.address:
             problems.append(
                 f"the journal was written by {header['deployer']}, this deploy signs as {self.signer.address}"
             )
+        if bool(header.get("create2", False)) != self.deployment.create2:
+            problems.append("the plan switched create2 mode on or off since the journal was started")
         if problems:
             raise ResumeRefusedError(
                 "cannot resume: " + "; ".join(problems),
                 hint="resume with the original chain, plan and account, or move "
                 f"{journal.path} away to deploy from scratch",
             )
+        current_plan = self._current_plan(journal)
+        if current_plan != plan_hash:
+            self._evolve(journal, plan_hash)
         journal.append({"kind": "resumed", "at": time.time()})
         return True
+
+    def _current_plan(self, journal: Journal) -> str:
+        changes = [r for r in journal.records if r["kind"] == "plan_changed"]
+        header = journal.header()
+        assert header is not None
+        return str(changes[-1]["plan"] if changes else header["plan"])
+
+    def _evolve(self, journal: Journal, plan_hash: str) -> None:
+        """The plan changed: continue if only unsent steps changed or steps were added; refuse naming a sent one."""
+        header = journal.header()
+        assert header is not None
+        if "steps" not in header:  # a version-1 journal has no per-step fingerprints
+            raise PlanChangedError(
+                "cannot resume: the plan changed since the journal was started (bytecode, arguments or roles)",
+                hint=f"resume with the original plan, or move {journal.path} away to deploy from scratch",
+            )
+        used = [r for r in journal.records if r["kind"] in ("signed", "existing", "skipped") and "step" in r]
+        for record in used:
+            step = record["step"]
+            if step not in self.step_fps:
+                raise PlanChangedError(
+                    f"cannot resume: the plan changed: step {step!r} was already sent but is no longer in the plan",
+                    hint=f"put step {step!r} back as it was, or move {journal.path} away to deploy from scratch",
+                )
+            if record.get("step_fp") not in (None, self.step_fps[step]):
+                raise PlanChangedError(
+                    f"cannot resume: the plan changed step {step!r}, which was already sent "
+                    "(its artifact, bytecode, arguments or roles differ from the journal's)",
+                    hint=f"undo the change to step {step!r} (change only steps not sent yet, or add new ones), "
+                    f"or move {journal.path} away to deploy from scratch",
+                )
+        sent_ids = {r["step"] for r in used}
+        old = self._latest_step_fps(journal)
+        added = [s for s in self.step_fps if s not in old]
+        changed = [s for s in self.step_fps if s in old and old[s] != self.step_fps[s] and s not in sent_ids]
+        self.say(
+            "the plan changed since the journal was started: "
+            + "; ".join(
+                part
+                for part in (
+                    f"new steps {', '.join(added)}" if added else "",
+                    f"changed unsent steps {', '.join(changed)}" if changed else "",
+                )
+                if part
+            )
+            + "; continuing the journal"
+        )
+        journal.append(
+            {"kind": "plan_changed", "plan": plan_hash, "steps": self.step_fps, "added": added, "changed": changed}
+        )
+
+    def _latest_step_fps(self, journal: Journal) -> dict[str, str]:
+        changes = [r for r in journal.records if r["kind"] == "plan_changed"]
+        header = journal.header()
+        assert header is not None
+        return dict(changes[-1]["steps"] if changes else header.get("steps", {}))
 
     # --- steps -----------------------------------------------------------------------------------------------
 
     def _addresses(self, journal: Journal) -> dict[str, str]:
         found: dict[str, str] = {}
         for record in journal.records:
-            if record["kind"] == "receipt" and record.get("contract_address"):
-                found[record["step"]] = record["contract_address"]
-            elif record["kind"] == "existing":
+            if record["kind"] == "existing":
                 found[record["step"]] = record["address"]
+        for step in self.settler.signed_steps():
+            receipt = self.settler.live_receipt(step)
+            if receipt is not None and receipt.get("contract_address"):
+                found[step] = receipt["contract_address"]
         return found
 
     def _done(self, journal: Journal) -> set[str]:
-        return {r["step"] for r in journal.records if r["kind"] in ("receipt", "existing", "skipped")}
+        done = {r["step"] for r in journal.records if r["kind"] in ("existing", "skipped")}
+        return done | set(self.settler.signed_steps())  # abandoned steps (nonce taken by someone else) are not
 
     def _call_step(self, journal: Journal, step: Step, args: list[Any], addresses: dict[str, str]) -> int:
         """Send a call step's transaction, or skip it where its target is an existing contract (not our mock)."""
@@ -252,40 +375,73 @@ class Deployer:
         target = step.target[1:]
         if step.mock and journal.last("existing", target) is not None:
             self.say(f"{step.id}: skipped ({target} is an existing contract on this network)")
-            journal.append({"kind": "skipped", "step": step.id, "reason": f"{target} is existing"})
+            journal.append(
+                {
+                    "kind": "skipped",
+                    "step": step.id,
+                    "reason": f"{target} is existing",
+                    "step_fp": self.step_fps[step.id],
+                }
+            )
             return 0
         entry = call_abi(self.store.get(step.artifact), step)
         types = [canonical_type(param) for param in entry.get("inputs", [])]
         selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
         data = selector + (encode(types, args) if types else b"")
         label = f"{target}.{entry['name']}"
-        self._send_step(journal, step.id, data, to=addresses[target], artifact=step.artifact, args=args, label=label)
+        self._send_step(journal, step, data, to=addresses[target], artifact=step.artifact, args=args, label=label)
         return 1
 
-    def _use_existing(self, journal: Journal, step: str, address: str) -> None:
+    def _use_existing(self, journal: Journal, step: Step, address: str) -> None:
         if not bytes(self.w3.eth.get_code(Web3.to_checksum_address(address))):
             raise PlanError(
-                f"step {step!r}: the existing address {address} has no code on this chain",
-                hint="check the address in the plan for this network",
+                f"step {step.id!r}: the existing address {address} has no code on this chain",
+                hint="check the address in the plan for this network (or the --set override)",
             )
-        self.say(f"{step}: using existing {address}")
-        journal.append({"kind": "existing", "step": step, "address": address})
+        self.say(f"{step.id}: using existing {address}" + (" (--set)" if step.forced_existing else ""))
+        journal.append(
+            {
+                "kind": "existing",
+                "step": step.id,
+                "address": address,
+                "override": step.forced_existing,
+                "step_fp": self.step_fps[step.id],
+            }
+        )
 
-    def _deploy_step(
-        self, journal: Journal, step: str, artifact: Artifact, args: list[Any], *, blueprint: bool = False
-    ) -> None:
-        if blueprint and args:
+    def _deploy_step(self, journal: Journal, step: Step, artifact: Artifact, args: list[Any]) -> None:
+        if step.blueprint and args:
             raise PlanError(
-                f"step {step!r} is a blueprint and cannot take constructor arguments",
+                f"step {step.id!r} is a blueprint and cannot take constructor arguments",
                 hint="a blueprint holds creation code; arguments go to create_from_blueprint",
             )
-        data = blueprint_deployer(artifact.bytecode) if blueprint else init_code(artifact, args)
-        self._send_step(journal, step, data, to=None, artifact=artifact.name, args=args, blueprint=blueprint)
+        data = blueprint_deployer(artifact.bytecode) if step.blueprint else init_code(artifact, args)
+        if self.deployment.create2:
+            salt = create2.salt_for(self.deployment, step.id)
+            address = create2.address_of(salt, data)
+            if bytes(self.w3.eth.get_code(Web3.to_checksum_address(address))):
+                raise NonceConflictError(
+                    f"step {step.id!r}: the CREATE2 address {address} already holds code",
+                    hint="this plan was already deployed here with another journal; use that journal (--resume), "
+                    "or change the deployment's salt to deploy a second copy",
+                )
+            self._send_step(
+                journal,
+                step,
+                salt + data,
+                to=create2.PROXY,
+                artifact=artifact.name,
+                args=args,
+                blueprint=step.blueprint,
+                create2_address=address,
+            )
+            return
+        self._send_step(journal, step, data, to=None, artifact=artifact.name, args=args, blueprint=step.blueprint)
 
     def _send_step(
         self,
         journal: Journal,
-        step: str,
+        step: Step,
         data: bytes,
         *,
         to: str | None,
@@ -293,9 +449,13 @@ class Deployer:
         args: list[Any],
         blueprint: bool = False,
         label: str | None = None,
+        create2_address: str | None = None,
     ) -> None:
-        """Sign, journal, send and wait: a contract creation (``to`` None) or a call step."""
-        nonce = int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
+        """Sign at the journal's next nonce, journal, send and wait: a creation (``to`` None), a CREATE2 creation
+        through the proxy, or a call step."""
+        settler = self.settler
+        settler.recheck_all()  # earlier steps must still be on chain before one more is signed after them
+        nonce = settler.next_nonce()
         tx: dict[str, Any] = {
             "from": self.signer.address,
             "data": HexBytes(data).to_0x_hex(),
@@ -305,155 +465,89 @@ class Deployer:
         }
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
-        estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
-        tx["gas"] = estimate + estimate // 5
-        tx.update(self.fees.market().fields())
+        tx["gas"] = settler.estimate(tx, step.id)
+        fees = self.fees.market()
+        tx.update(fees.fields())
         del tx["from"]
         signed = self.signer.sign_transaction(tx)
         record: dict[str, Any] = {
             "kind": "signed",
-            "step": step,
+            "step": step.id,
+            "step_fp": self.step_fps[step.id],
             "artifact": artifact,
             "blueprint": blueprint,
             "nonce": nonce,
+            "attempt": 0,
             "tx_hash": HexBytes(signed.hash).to_0x_hex(),
             "raw_tx": HexBytes(signed.raw).to_0x_hex(),
-            "args": [_jsonable(a) for a in args],
+            "args": [jsonable(a) for a in args],
             "gas_limit": tx["gas"],
+            "fees": fees.fields(),
         }
-        if to is not None:
+        if create2_address is not None:
+            record["create2_address"] = create2_address
+        elif to is not None:
             record["to"] = tx["to"]
             record["call"] = label
         journal.append(record)
-        _crash_point(step, "before-send")
-        self.say(f"{step}: sending {label or artifact} (nonce {nonce})")
-        self.w3.eth.send_raw_transaction(signed.raw)
-        journal.append({"kind": "sent", "step": step, "tx_hash": HexBytes(signed.hash).to_0x_hex()})
-        _crash_point(step, "after-send")
-        self._record_receipt(journal, step, self._wait(HexBytes(signed.hash), HexBytes(signed.raw)))
-        _crash_point(step, "after-receipt")
-
-    def _record_receipt(self, journal: Journal, step: str, receipt: TxReceipt) -> None:
-        if receipt["status"] != 1:
-            raise replay_failure(self.w3, receipt)
-        address = receipt["contractAddress"]
-        if address:
-            self.say(f"{step}: deployed at {address} in block {receipt['blockNumber']}")
-        else:
-            self.say(f"{step}: mined in block {receipt['blockNumber']}")
-        journal.append(
-            {
-                "kind": "receipt",
-                "step": step,
-                "tx_hash": HexBytes(receipt["transactionHash"]).to_0x_hex(),
-                "block_number": int(receipt["blockNumber"]),
-                "block_hash": HexBytes(receipt["blockHash"]).to_0x_hex(),
-                "contract_address": address,
-                "gas_used": int(receipt["gasUsed"]),
-                "effective_gas_price": int(receipt.get("effectiveGasPrice", 0)),
-                "status": 1,
-            }
-        )
-
-    def _wait(self, tx_hash: HexBytes, raw: HexBytes) -> TxReceipt:
-        deadline = time.monotonic() + self.receipt_timeout
-        while time.monotonic() < deadline:
-            try:
-                return self.w3.eth.get_transaction_receipt(tx_hash)
-            except TransactionNotFound:
-                pass
-            try:
-                self.w3.eth.get_transaction(tx_hash)
-            except TransactionNotFound:
-                self._resend(tx_hash, raw)
-            time.sleep(self.poll_interval)
-        raise SettlekitError(
-            f"no receipt for {tx_hash.to_0x_hex()} after {self.receipt_timeout:g}s",
-            hint="the transaction may still be pending; run the deploy again with --resume later",
-        )
-
-    def _resend(self, tx_hash: HexBytes, raw: HexBytes) -> None:
-        try:
-            self.w3.eth.send_raw_transaction(raw)
-        except Exception as error:
-            message = str(error).lower()
-            if "already known" in message:
-                return
-            if "nonce too low" in message or "nonce is too low" in message:
-                try:
-                    self.w3.eth.get_transaction_receipt(tx_hash)
-                    return
-                except TransactionNotFound:
-                    raise NonceConflictError(
-                        f"the nonce of journaled transaction {tx_hash.to_0x_hex()} was used by another transaction",
-                        hint="settlekit will not re-sign a step at a new nonce by itself; inspect the account's "
-                        "transactions, then move the journal away to deploy the remaining steps from scratch",
-                    ) from None
-            raise
-
-    def _reconcile(self, journal: Journal) -> int:
-        """Settle every step that was signed but has no receipt yet; returns how many were re-sent."""
-        resent = 0
-        for record in [r for r in journal.records if r["kind"] == "signed"]:
-            step = record["step"]
-            if journal.last("receipt", step) is not None:
-                continue
-            tx_hash, raw = HexBytes(record["tx_hash"]), HexBytes(record["raw_tx"])
-            try:
-                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-                self.say(f"{step}: already mined (found its receipt)")
-            except TransactionNotFound:
-                try:
-                    self.w3.eth.get_transaction(tx_hash)
-                    self.say(f"{step}: pending on the node, waiting")
-                except TransactionNotFound:
-                    self.say(f"{step}: unknown to the node, re-sending the same signed bytes")
-                    self._resend(tx_hash, raw)
-                    journal.append({"kind": "sent", "step": step, "tx_hash": record["tx_hash"], "resent": True})
-                    resent += 1
-                receipt = self._wait(tx_hash, raw)
-            self._record_receipt(journal, step, receipt)
-        return resent
+        _crash_point(step.id, "before-send")
+        self.say(f"{step.id}: sending {label or artifact} (nonce {nonce})")
+        if settler.send_first(step.id, HexBytes(signed.raw), HexBytes(signed.hash)):
+            journal.append({"kind": "sent", "step": step.id, "tx_hash": HexBytes(signed.hash).to_0x_hex()})
+        _crash_point(step.id, "after-send")
+        settler.record(step.id, settler.wait(step.id))
+        _crash_point(step.id, "after-receipt")
 
     # --- finality --------------------------------------------------------------------------------------------
 
     def _finalize(self, journal: Journal) -> None:
-        """Wait for confirmations, and check every receipt's block is still canonical."""
+        """Wait for confirmations, and check that every receipt's block is still canonical (final ones included:
+        a resume after a deep reorg must not report a dead block)."""
         needed = self.network.confirmations
-        for record in [r for r in journal.records if r["kind"] == "receipt"]:
-            step = record["step"]
-            if journal.last("final", step) is not None:
-                continue
-            receipt = record
-            while True:
-                head = int(self.w3.eth.block_number)
-                canonical = HexBytes(self.w3.eth.get_block(receipt["block_number"])["hash"]).to_0x_hex()
-                if canonical != receipt["block_hash"]:
-                    self.say(f"{step}: block {receipt['block_number']} was reorged out; re-checking its transaction")
-                    signed = journal.last("signed", step)
-                    assert signed is not None
-                    self._record_receipt(
-                        journal, step, self._wait(HexBytes(signed["tx_hash"]), HexBytes(signed["raw_tx"]))
-                    )
-                    receipt = journal.last("receipt", step) or receipt
-                    continue
-                if head - receipt["block_number"] >= needed:
-                    break
-                time.sleep(self.poll_interval)
-            journal.append(
-                {
-                    "kind": "final",
-                    "step": step,
-                    "block_hash": receipt["block_hash"],
-                    "confirmations": head - receipt["block_number"],
-                }
+        for _ in range(5):
+            changed = False
+            for step in self.settler.signed_steps():
+                changed |= self._confirm(journal, step, needed)
+            if not changed:
+                break
+            # something moved while later steps were waited for: check every step once more
+        else:
+            raise DeployTimeoutError(
+                "the chain kept reorganising the deployment's blocks while they were being confirmed",
+                hint=f"wait for the network to settle, then run: {self.resume_command}",
             )
-        journal.append({"kind": "complete", "at": time.time()})
+        if not journal.records or journal.records[-1]["kind"] != "complete":
+            journal.append({"kind": "complete", "at": time.time()})
+
+    def _confirm(self, journal: Journal, step: str, needed: int) -> bool:
+        """Wait until ``step`` has ``needed`` confirmations on a canonical block; True if its receipt changed."""
+        settler = self.settler
+        before = journal.last("receipt", step)
+        deadline = time.monotonic() + self.receipt_timeout
+        shown = -1
+        while True:
+            receipt = settler.ensure_canonical(step)
+            head = int(self.w3.eth.block_number)
+            confirmations = head - int(receipt["block_number"])
+            if confirmations >= needed:
+                break
+            if head != shown:
+                self.say(f"{step}: waiting for {confirmations}/{needed} confirmations, block {head}")
+                shown = head
+            if time.monotonic() > deadline:
+                raise DeployTimeoutError(
+                    f"step {step!r} has {confirmations}/{needed} confirmations after {self.receipt_timeout:g}s "
+                    f"(block {receipt['block_number']}, head {head})",
+                    hint=f"the network is not making blocks; run later: {self.resume_command}",
+                )
+            time.sleep(self.poll_interval)
+        final = journal.last("final", step)
+        moved = before is None or before["block_hash"] != receipt["block_hash"]
+        if final is None or final["block_hash"] != receipt["block_hash"]:
+            journal.append(
+                {"kind": "final", "step": step, "block_hash": receipt["block_hash"], "confirmations": confirmations}
+            )
+        return moved
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+__all__ += ["ForeignTransactionError"]

@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 
 from settlekit.exceptions import JournalCorruptError, SettlekitError
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2  # 2: per-step fingerprints, fee-bump attempts, warnings
 
 
 class JournalLockedError(SettlekitError):

@@ -40,7 +40,8 @@ def write_manifest(
         if existing is not None:
             contracts[step.id] = {"artifact": step.artifact, "address": existing["address"], "existing": True}
             continue
-        signed, receipt, final = (journal.last(kind, step.id) for kind in ("signed", "receipt", "final"))
+        receipt, final = journal.last("receipt", step.id), journal.last("final", step.id)
+        signed = _signed_for(journal, receipt)
         if signed is None or receipt is None or final is None:
             raise ManifestError(f"step {step.id!r} is not final in the journal", hint="resume the deployment")
         artifact = store.get(step.artifact)
@@ -53,6 +54,9 @@ def write_manifest(
             "block_number": receipt["block_number"],
             "block_hash": receipt["block_hash"],
             "gas_used": receipt["gas_used"],
+            "cost_wei": receipt["gas_used"] * receipt.get("effective_gas_price", 0),
+            "abi": artifact.abi,
+            "create2": "create2_address" in signed,
             "constructor_args": signed["args"],
             "bytecode_hash": "0x" + keccak(artifact.bytecode).hex(),
             "runtime_hash": "0x" + keccak(artifact.runtime_bytecode).hex(),
@@ -67,7 +71,8 @@ def write_manifest(
         "chain_id": header["chain_id"],
         "genesis_hash": header["genesis_hash"],
         "deployer": header["deployer"],
-        "plan": header["plan"],
+        "plan": next((r["plan"] for r in reversed(journal.records) if r["kind"] == "plan_changed"), header["plan"]),
+        "warnings": [r["message"] for r in journal.records if r["kind"] == "warning"],
         "compiler": {"vyper": version("vyper"), "settlekit": version("settlekit")},
         "roles": roles,
         "contracts": contracts,
@@ -89,7 +94,8 @@ def _call_entry(journal: Journal, step: str) -> dict[str, Any]:
     skipped = journal.last("skipped", step)
     if skipped is not None:
         return {"skipped": True, "reason": skipped["reason"]}
-    signed, receipt, final = (journal.last(kind, step) for kind in ("signed", "receipt", "final"))
+    receipt, final = journal.last("receipt", step), journal.last("final", step)
+    signed = _signed_for(journal, receipt)
     if signed is None or receipt is None or final is None:
         raise ManifestError(f"call step {step!r} is not final in the journal", hint="resume the deployment")
     return {
@@ -102,7 +108,15 @@ def _call_entry(journal: Journal, step: str) -> dict[str, Any]:
         "block_number": receipt["block_number"],
         "block_hash": receipt["block_hash"],
         "gas_used": receipt["gas_used"],
+        "cost_wei": receipt["gas_used"] * receipt.get("effective_gas_price", 0),
     }
+
+
+def _signed_for(journal: Journal, receipt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The signed attempt that was mined (after fee bumps, not necessarily the last one signed)."""
+    if receipt is None:
+        return None
+    return next((r for r in journal.records if r["kind"] == "signed" and r["tx_hash"] == receipt["tx_hash"]), None)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

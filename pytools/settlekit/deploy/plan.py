@@ -14,6 +14,13 @@
     chain_id = 11155111
     confirmations = 3
     roles = { guardian = "0x..." }
+    max_fee_gwei = 200                # stuck transactions are replaced with bumped fees up to this cap
+    bump_after = 30                   # seconds without a receipt before a replacement (default 30)
+    receipt_timeout = 300             # seconds to wait for a receipt or for confirmations (default 300)
+
+    [deployments.safety]
+    create2 = false                   # true: CREATE2 through the deterministic-deployment proxy (same addresses
+    salt = "safety-v1"                # on every network); the salt of each step is keccak(salt ":" step id)
 
     [[deployments.safety.steps]]
     id = "collateral"
@@ -44,7 +51,7 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +80,9 @@ class Network:
     confirmations: int
     roles: dict[str, str]
     local_chain_ids: frozenset[int]
+    max_fee_wei: int | None = None
+    bump_after: float | None = 30.0
+    receipt_timeout: float = 300.0
 
     def resolve_rpc_url(self, override: str | None = None) -> str:
         url = override or (os.environ.get(self.rpc_url_env) if self.rpc_url_env else None) or self.rpc_url
@@ -98,6 +108,7 @@ class Step:
     function: str | None = None  # call steps: the function name or signature
     # events of this contract that announce children for the watcher: {event, address, artifact, label} tables
     children: tuple[dict[str, str], ...] = ()
+    forced_existing: bool = False  # the existing address comes from a --set override for this run
 
     @property
     def is_call(self) -> bool:
@@ -108,6 +119,8 @@ class Step:
 class Deployment:
     name: str
     steps: tuple[Step, ...]
+    create2: bool = False
+    salt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,9 @@ def load_plan(path: Path) -> Plan:
             local=local,
             confirmations=int(raw.get("confirmations", 0 if local else 3)),
             roles=roles,
+            max_fee_wei=_gwei(raw.get("max_fee_gwei"), f"networks.{name}.max_fee_gwei"),
+            bump_after=_seconds(raw.get("bump_after", 30), f"networks.{name}.bump_after"),
+            receipt_timeout=_seconds(raw.get("receipt_timeout", 300), f"networks.{name}.receipt_timeout") or 300.0,
             local_chain_ids=frozenset(
                 LOCAL_CHAIN_IDS | extra_local | ({int(chain_id)} if local and chain_id else set())
             ),
@@ -195,7 +211,10 @@ def load_plan(path: Path) -> Plan:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise PlanError(f"deployment {name!r} repeats step ids {duplicates}", hint="give every step its own id")
-        deployments[name] = Deployment(name, tuple(steps))
+        salt = raw.get("salt")
+        deployments[name] = Deployment(
+            name, tuple(steps), bool(raw.get("create2", False)), str(salt) if salt is not None else None
+        )
     return Plan(path, networks, deployments)
 
 
@@ -213,6 +232,45 @@ def _children(raw: Any, where: str) -> tuple[dict[str, str], ...]:
             hint='children = [{ event = "SeriesCreated", address = "series", artifact = "SettlementSeries" }]',
         )
     return tuple({key: str(value) for key, value in item.items()} for item in raw)
+
+
+def _gwei(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise PlanError(f"{where} must be a positive number of gwei, got {value!r}", hint="e.g. max_fee_gwei = 200")
+    return int(value * 10**9)
+
+
+def _seconds(value: Any, where: str) -> float | None:
+    if value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise PlanError(f"{where} must be a positive number of seconds, got {value!r}", hint="e.g. 30")
+    return float(value)
+
+
+def with_overrides(deployment: Deployment, network: Network, overrides: dict[str, str]) -> Deployment:
+    """``--set step=0x...``: use an existing contract for a step on this run, without editing the plan."""
+    by_id = {step.id: step for step in deployment.steps}
+    steps = list(deployment.steps)
+    for name, value in overrides.items():
+        if name not in by_id:
+            raise PlanError(
+                f"--set {name}=...: deployment {deployment.name!r} has no step {name!r}",
+                hint="steps: " + ", ".join(s.id for s in deployment.steps if not s.is_call),
+            )
+        step = by_id[name]
+        if step.is_call or step.blueprint:
+            raise PlanError(
+                f"--set {name}=...: step {name!r} is a {'call' if step.is_call else 'blueprint'} step",
+                hint="--set replaces a deployed contract by an existing one; name a deploy step",
+            )
+        address = _address(value, f"--set {name}")
+        steps[steps.index(step)] = replace(
+            step, existing={**step.existing, network.name: address}, forced_existing=True
+        )
+    return replace(deployment, steps=tuple(steps))
 
 
 def _call_step(item: dict[str, Any], where: str, earlier: list[Step]) -> Step:
@@ -321,6 +379,31 @@ def fingerprint(deployment: Deployment, network: Network, store: ArtifactStore, 
         "roles": roles,
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def step_fingerprints(
+    deployment: Deployment, network: Network, store: ArtifactStore, roles: dict[str, str]
+) -> dict[str, str]:
+    """One hash per step of everything that decides what that step sends: the journal keeps them, so a resumed
+    plan may change steps that were not sent yet (or add steps) but not one that was."""
+    prints: dict[str, str] = {}
+    for s in deployment.steps:
+        used_roles = {ref[1:]: roles.get(ref[1:]) for arg in s.args for ref in _references(arg) if ref[:1] == "$"}
+        canonical = {
+            "id": s.id,
+            "artifact": s.artifact,
+            "bytecode": hashlib.sha256(store.get(s.artifact).bytecode).hexdigest(),
+            "args": list(s.args),
+            "roles": used_roles,
+            "mock": s.mock,
+            "existing": s.existing.get(network.name),
+            "blueprint": s.blueprint,
+            "target": s.target,
+            "function": s.function,
+            "create2": [deployment.create2, deployment.salt],
+        }
+        prints[s.id] = hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+    return prints
 
 
 def call_abi(artifact: Artifact, step: Step) -> dict[str, Any]:

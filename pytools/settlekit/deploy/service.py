@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,7 +13,8 @@ from settlekit.chain.connect import connect
 from settlekit.deploy.executor import Deployer, DeployResult, Progress
 from settlekit.deploy.keys import Signer, dev_signer, from_keystore, from_private_key_env, password_from
 from settlekit.deploy.manifest import manifest_path, read_manifest
-from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Deployment, Network, Plan, load_plan
+from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Deployment, Network, Plan, load_plan, with_overrides
+from settlekit.deploy.preflight import check_arguments
 from settlekit.deploy.verify import VerifyReport, verify_deployment
 from settlekit.exceptions import UsageError
 from settlekit.project import Project
@@ -61,11 +63,11 @@ def open_plan(project: Project, plan_file: Path | None) -> Plan:
 
 
 def _prepare(
-    project: Project, plan: Plan, name: str, network_name: str, keys: KeyChoice
+    project: Project, plan: Plan, name: str, network_name: str, keys: KeyChoice, overrides: dict[str, str] | None = None
 ) -> tuple[Network, Deployment, Signer, ArtifactStore]:
     """What every deploy needs before it touches a node: the network, the deployment, the signer, the artifacts."""
     network = plan.network(network_name)
-    deployment = plan.deployment(name)
+    deployment = with_overrides(plan.deployment(name), network, overrides or {})
     signer = choose_signer(keys, network)
     build(project)
     return network, deployment, signer, ArtifactStore(project.out_dir)
@@ -82,11 +84,20 @@ def deploy(
     resume: bool = False,
     root: Path | None = None,
     progress: Progress | None = None,
+    overrides: dict[str, str] | None = None,
+    resume_command: str | None = None,
 ) -> DeployResult:
-    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
+    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys, overrides)
     w3 = connect(network.resolve_rpc_url(rpc_url))
     deployer = Deployer(
-        w3, signer, deployment, network, store, root=root or project.root / "deployments", progress=progress
+        w3,
+        signer,
+        deployment,
+        network,
+        store,
+        root=root or project.root / "deployments",
+        progress=progress,
+        resume_command=resume_command,
     )
     return deployer.run(resume=resume)
 
@@ -108,9 +119,15 @@ def dry_run(
     *,
     rpc_url: str | None = None,
     progress: Progress | None = None,
+    overrides: dict[str, str] | None = None,
+    journal_root: Path | None = None,
 ) -> DryRunResult:
-    """Run the whole plan on an Anvil fork of the network; nothing is sent to the network itself."""
-    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys)
+    """Run the whole plan on an Anvil fork of the network; nothing is sent to the network itself. With
+    ``journal_root``, an existing journal of the deployment is copied to the fork and resumed there, so the
+    rehearsal runs the remaining steps at their exact nonces."""
+    network, deployment, signer, store = _prepare(project, plan, name, network_name, keys, overrides)
+    roles = {"deployer": signer.address, "owner": signer.address, **network.roles}
+    check_arguments(deployment, network, store, roles)
     url = network.resolve_rpc_url(rpc_url)
     balance = int(connect(url).eth.get_balance(signer.address))
     with (
@@ -123,8 +140,16 @@ def dry_run(
         # confirmations after the last step would never end. A throw-away fork has nothing to reorg, so its
         # receipts are final at once (the canonical-hash check still runs).
         on_fork = replace(network, confirmations=0)
+        on_fork = replace(on_fork, bump_after=None)
+        chain_id = int(fork.w3.eth.chain_id)
+        existing = (journal_root / str(chain_id) / f"{deployment.name}.journal.jsonl") if journal_root else None
+        resume = existing is not None and existing.is_file()
+        if resume:
+            assert existing is not None
+            (Path(scratch) / str(chain_id)).mkdir(parents=True)
+            shutil.copy(existing, Path(scratch) / str(chain_id) / existing.name)
         deployer = Deployer(fork.w3, signer, deployment, on_fork, store, root=Path(scratch), progress=progress)
-        result = deployer.run()
+        result = deployer.run(resume=resume)
     return DryRunResult(result, redact_url(url), balance, balance >= result.cost_wei)
 
 

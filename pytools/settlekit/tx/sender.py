@@ -28,9 +28,11 @@ from settlekit.errors import revert_from_exception
 from settlekit.exceptions import SettlekitError
 from settlekit.tx.fees import Fees, FeeStrategy
 from settlekit.tx.nonces import NonceManager
+from settlekit.tx.transport import is_transport_error
 
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "invalid nonce", "old nonce")
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
+_REPLACEMENT = ("replacement transaction underpriced", "replacement underpriced")
 _UNDERPRICED = ("underpriced", "fee too low", "max fee per gas less than block base fee", "gas price too low")
 
 
@@ -40,6 +42,16 @@ class TransactionTimeoutError(SettlekitError):
 
 class SendError(SettlekitError):
     """The node refused a transaction for a reason settlekit cannot fix by itself."""
+
+
+class OutcomeUnknownError(SendError):
+    """The send's answer was lost (HTTP 5xx, reset, timeout) and the node does not show the transaction either:
+    it may still be mined. Its nonce stays reserved; check ``tx_hash`` before sending again."""
+
+    def __init__(self, message: str, *, hint: str, tx_hash: str, nonce: int) -> None:
+        super().__init__(message, hint=hint)
+        self.tx_hash = tx_hash
+        self.nonce = nonce
 
 
 @dataclass
@@ -129,6 +141,8 @@ class TransactionSender:
             except _NonceTaken:
                 self.nonces.resync()
                 continue
+            except OutcomeUnknownError:
+                raise  # the nonce may be used by the lost transaction: never hand it out again
             except BaseException:
                 self.nonces.release(nonce)
                 raise
@@ -141,9 +155,21 @@ class TransactionSender:
                 self.w3.eth.send_raw_transaction(signed.raw)
                 break
             except Exception as error:
+                if is_transport_error(error):
+                    if self._lookup(HexBytes(signed.hash)):
+                        break  # the answer was lost, but the node has the transaction
+                    raise OutcomeUnknownError(
+                        f"outcome unknown: the answer to sending {HexBytes(signed.hash).to_0x_hex()} (nonce "
+                        f"{sent.nonce}) was lost and the node does not show it",
+                        hint="do not send it again blindly: check the hash later (it may still be mined)",
+                        tx_hash=HexBytes(signed.hash).to_0x_hex(),
+                        nonce=sent.nonce,
+                    ) from None
                 message = _message(error)
                 if any(marker in message for marker in _ALREADY_KNOWN):
                     break
+                if not sent.attempts and any(marker in message for marker in _REPLACEMENT):
+                    raise _NonceTaken from None  # someone else's pending transaction holds it: never outbid it
                 if any(marker in message for marker in _NONCE_TOO_LOW):
                     if self._receipt_of_any(sent) is not None:
                         break  # an earlier attempt of ours at this nonce is already mined
@@ -164,6 +190,21 @@ class TransactionSender:
         sent.fees = fees
         sent.attempts.append(signed)
         sent.sent_at = time.monotonic()
+
+    def _lookup(self, tx_hash: HexBytes, tries: int = 5) -> bool:
+        """eth_getTransactionByHash, a few times: does the node have the transaction whose answer was lost?"""
+        for attempt in range(tries):
+            try:
+                self.w3.eth.get_transaction(tx_hash)
+                return True
+            except TransactionNotFound:
+                pass
+            except Exception as error:
+                if not is_transport_error(error):
+                    raise
+            if attempt + 1 < tries:
+                time.sleep(0.2)
+        return False
 
     # --- waiting ---------------------------------------------------------------------------------------------
 
