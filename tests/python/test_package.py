@@ -23,6 +23,7 @@ import pytest
 from settlekit.chain import Anvil, AnvilConfig
 from settlekit.toolchain import find_tool
 from settlekit.vyper import MODULES, stale_copies
+
 from support import REPO, run_cli
 
 pytestmark = pytest.mark.slow
@@ -83,9 +84,7 @@ def _build_wheel(dest: Path) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (REPO / name).exists():
             shutil.copy(REPO / name, source / name)
-    shutil.copytree(
-        REPO / "pytools", source / "pytools", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
+    shutil.copytree(REPO / "pytools", source / "pytools", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dest), "."],
         cwd=source,
@@ -176,9 +175,7 @@ def test_init_project_builds_tests_deploys_verifies_and_watches(installed: Insta
     made = installed.run("settlekit", "init", str(project), "--json", cwd=tmp_path)
     assert made.returncode == 0, made.stdout + made.stderr
     report = json.loads(made.stdout)
-    assert {"foundry.toml", "settlekit.toml", "contracts/Vault.vy", "tests/forge/VaultTest.vy"} <= set(
-        report["files"]
-    )
+    assert {"foundry.toml", "settlekit.toml", "contracts/Vault.vy", "tests/forge/VaultTest.vy"} <= set(report["files"])
     assert Path(report["vyper_lib"]).is_relative_to(installed.venv)
     assert "from settlekit.vyper import math" in (project / "contracts" / "Vault.vy").read_text()
 
@@ -227,7 +224,8 @@ def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
     refused = run_cli("init", str(tmp_path), cwd=tmp_path)
     assert refused.returncode == 2
     lines = refused.stderr.strip().splitlines()
-    assert lines[0].startswith("error:") and "not empty" in lines[0]
+    assert lines[0].startswith("error:")
+    assert "not empty" in lines[0]
     assert lines[1].startswith("fix:")
     assert (tmp_path / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from settlekit.exceptions import SettlekitError
 
@@ -29,6 +30,6 @@ def emit_error(error: SettlekitError, *, as_json: bool) -> None:
         sys.stdout.write(json.dumps(error.to_dict()) + "\n")
         sys.stdout.flush()
         return
-    stderr.print(f"[bold red]error:[/] {error.message}", markup=True, soft_wrap=True)
+    stderr.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, soft_wrap=True)
     if error.hint:
-        stderr.print(f"[yellow]fix:[/] {error.hint}", markup=True, soft_wrap=True)
+        stderr.print(f"[yellow]fix:[/] {escape(error.hint)}", markup=True, soft_wrap=True)

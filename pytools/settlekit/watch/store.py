@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
+from settlekit.extras import require
 from settlekit.watch import schema
 
 
@@ -102,6 +103,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        if make_url(url).get_backend_name() == "postgresql":
+            require("psycopg", "a PostgreSQL watch store")
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
