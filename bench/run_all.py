@@ -6,6 +6,7 @@ from __future__ import annotations
 import deploy_throughput
 import foundation
 import fuzz_forge
+import fuzz_loop
 import fuzz_speed
 import gas_margin
 import gas_report
@@ -26,4 +27,5 @@ if __name__ == "__main__":
     watch_heads.main()
     fuzz_speed.main()
     fuzz_forge.main()
+    fuzz_loop.main([])
     mutants.main(["--budget", "25"])  # the budget of the recorded table
