@@ -92,15 +92,17 @@ foundry-paths:
 		echo "fix: run make setup (it installs @foundry-rs/$$tool-$(FOUNDRY_OS)-$(FOUNDRY_ARCH))" >&2; exit 1;; esac; \
 		echo "$$tool $$found"; done
 
-# pytest-xdist: one worker per core (`-n auto`); builds shared by workers take turns on .settlekit/build.lock and
-# forge's cache compiles each contract once. forge test runs its suites on its own threads.
+# pytest-xdist: one worker per core (`-n auto`), whole files per worker (`--dist loadfile`) so a module's costly
+# fixtures (a planted project's build, the wheel) are made once; builds shared by workers take turns on
+# .settlekit/build.lock and forge's cache compiles each contract once. forge test runs suites on its own threads.
 PYTEST_WORKERS ?= auto
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest $(PYTEST_XDIST)
 
 pytest-fast: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow" -q
+	$(BIN)/pytest $(PYTEST_XDIST) -m "not slow" -q
 
 test: lint typecheck forge-test pytest
 
