@@ -8,6 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.settlekit-installed
+RUNTIME_STAMP := $(VENV)/.settlekit-runtime
 NODE_STAMP := node_modules/.settlekit-installed
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
@@ -22,22 +23,39 @@ space := $(empty) $(empty)
 # The venv's vyper must come first on PATH: forge compiles Vyper with whatever `vyper` it finds.
 export PATH := $(CURDIR)/$(BIN):$(subst $(space),:,$(FOUNDRY_BIN_DIRS)):$(PATH)
 
-.PHONY: help setup demo test lint typecheck pytest forge-test foundry-paths bench lock clean
+.PHONY: help setup setup-runtime demo test test-fast lint typecheck pytest pytest-fast forge-test foundry-paths \
+	vyper-lib bench lock clean
 
 help:
-	@echo "make demo   set up, then run the demo on an embedded Anvil"
-	@echo "make test   set up, then run ruff, mypy, pytest and forge test"
-	@echo "make bench  run the benchmarks under bench/"
-	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
+	@echo "make demo       set up the runtime only (requirements.lock), then run the demo on an embedded Anvil"
+	@echo "make test       set up (requirements-dev.lock), then ruff, mypy, forge test and pytest (parallel)"
+	@echo "make test-fast  the inner loop: ruff, then pytest without the slow tests (parallel); no forge suite"
+	@echo "make bench      run the benchmarks under bench/"
+	@echo "make lock       re-resolve requirements-dev.lock and requirements.lock from pyproject.toml"
+	@echo "make vyper-lib  copy contracts/modules into the package (settlekit.vyper) after changing a module"
 
+# Two hash-checked locks: requirements.lock holds the runtime (what `make demo` needs), requirements-dev.lock adds
+# the extras ([postgres], [fuzz], [tester]) and the dev tools (pytest, ruff, mypy). The dev set includes the runtime.
 setup: $(PY_STAMP) $(NODE_STAMP)
+setup-runtime: $(RUNTIME_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.lock pyproject.toml
-	@if [ -z "$(PYTHON)" ]; then echo "error: no python3.11 on PATH; install Python 3.11 and retry" >&2; exit 1; fi
+define make_venv
+	@if [ -z "$(PYTHON)" ]; then echo "error: no python3.11 on PATH" >&2; echo "fix: install Python 3.11 and retry" >&2; exit 1; fi
 	@"$(PYTHON)" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
-		{ echo "error: $(PYTHON) is not Python 3.11; run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+		{ echo "error: $(PYTHON) is not Python 3.11" >&2; echo "fix: run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
 	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
-	@echo "installing Python dependencies from requirements.lock (hash-checked)"
+endef
+
+$(PY_STAMP): requirements-dev.lock pyproject.toml
+	$(make_venv)
+	@echo "installing Python dependencies from requirements-dev.lock (hash-checked)"
+	@$(PIP) install --require-hashes -r requirements-dev.lock
+	@$(PIP) install --no-deps --no-build-isolation -e .
+	@touch $@ $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
+	$(make_venv)
+	@echo "installing the runtime from requirements.lock (hash-checked; no dev tools)"
 	@$(PIP) install --require-hashes -r requirements.lock
 	@$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $@
@@ -52,7 +70,7 @@ $(NODE_STAMP): package.json package-lock.json
 		echo "fix: check that @foundry-rs/$$tool-$(FOUNDRY_OS)-$(FOUNDRY_ARCH) exists for this platform, then rerun make setup" >&2; exit 1; }; done
 	@touch $@
 
-demo: setup
+demo: setup-runtime
 	@$(BIN)/settlekit demo
 
 lint: setup
@@ -74,19 +92,39 @@ foundry-paths:
 		echo "fix: run make setup (it installs @foundry-rs/$$tool-$(FOUNDRY_OS)-$(FOUNDRY_ARCH))" >&2; exit 1;; esac; \
 		echo "$$tool $$found"; done
 
+# pytest-xdist: one worker per core (`-n auto`), whole files per worker (`--dist loadfile`) so a module's costly
+# fixtures (a planted project's build, the wheel) are made once; builds shared by workers take turns on
+# .settlekit/build.lock and forge's cache compiles each contract once. forge test runs suites on its own threads.
+PYTEST_WORKERS ?= auto
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_XDIST)
+
+pytest-fast: setup
+	$(BIN)/pytest $(PYTEST_XDIST) -m "not slow" -q
 
 test: lint typecheck forge-test pytest
+
+test-fast: lint pytest-fast
+
+# The wheel ships copies of the reusable modules (pytools/settlekit/vyper); contracts/modules is the source.
+vyper-lib: setup-runtime
+	$(BIN)/python -m settlekit.vyper --sync contracts/modules
 
 bench: setup
 	$(BIN)/python bench/run_all.py
 
+# The runtime lock is resolved after the dev lock and keeps its pins (uv prefers the versions already in -o), so
+# the two never disagree; setuptools is in both because `pip install -e . --no-build-isolation` needs it.
+UV_COMPILE = $(BIN)/uv pip compile --python-version 3.11 --generate-hashes --prerelease=if-necessary-or-explicit \
+	--no-header --custom-compile-command "make lock"
 lock:
 	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
 	@$(PIP) install uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
-		--prerelease=if-necessary-or-explicit --no-header --custom-compile-command "make lock" -o requirements.lock
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements-dev.lock
+	@cp requirements-dev.lock requirements.lock
+	echo "setuptools>=68" | $(UV_COMPILE) pyproject.toml - -o requirements.lock
 
 clean:
-	rm -rf out cache .settlekit .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out cache build .settlekit .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import watch_rules
 import deploy_throughput
 import foundation
 import fuzz_forge
+import fuzz_loop
 import fuzz_speed
 import gas_margin
 import gas_report
@@ -29,4 +30,5 @@ if __name__ == "__main__":
     watch_rules.main()
     fuzz_speed.main()
     fuzz_forge.main()
+    fuzz_loop.main([])
     mutants.main(["--budget", "25"])  # the budget of the recorded table

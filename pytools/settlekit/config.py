@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 
 from settlekit.exceptions import ConfigError
 
@@ -173,7 +173,7 @@ def _shown(value: Any) -> str:
         return repr(value)
 
 
-def describe(error: ErrorDetails) -> str:
+def describe(error: Mapping[str, Any]) -> str:  # a pydantic ErrorDetails
     """One pydantic error as ``key.path: expected X, got Y``."""
     where = key_path(tuple(error["loc"]))
     kind = error["type"]

@@ -366,3 +366,31 @@ def test_replay_of_a_removed_test_says_so(planted: Planted, tmp_path: Path, monk
     moved.write_text(json.dumps(document))
     with pytest.raises(SettlekitError, match="is no longer in"):
         replay_counterexample(root, moved)
+
+
+def _counting_forge(tmp_path: Path, forge: str) -> tuple[str, Path]:
+    """A forge that logs each invocation's arguments, then runs the real one (exit status passed back)."""
+    calls = tmp_path / "forge-calls.log"
+    wrapper = tmp_path / "forge"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {forge} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper), calls
+
+
+def test_a_run_without_budget_is_one_forge_process_and_a_budget_is_one_per_suite(
+    planted: Planted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = planted.copy(tmp_path / "copy")
+    wrapper, calls = _counting_forge(tmp_path, planted.forge)
+    monkeypatch.setenv("SETTLEKIT_FORGE", wrapper)
+    at_once = run_forge(ForgeConfig(root, profile="quick"))
+    test_runs = [line for line in calls.read_text().splitlines() if line.startswith("test --json")]
+    assert len(test_runs) == 1, test_runs
+    assert sorted((r.name, r.status) for r in at_once.results) == sorted(
+        (r.name, r.status) for r in planted.report.results
+    )
+    calls.unlink()
+    per_suite = run_forge(ForgeConfig(root, profile="quick", time_budget=600))
+    test_runs = [line for line in calls.read_text().splitlines() if line.startswith("test --json")]
+    assert len(test_runs) == 2, test_runs  # PlantedFuzzTest and PlantedInvariantTest
+    assert sorted((r.name, r.status) for r in per_suite.results) == sorted((r.name, r.status) for r in at_once.results)

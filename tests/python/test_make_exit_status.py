@@ -58,8 +58,16 @@ def test_stored_value_round_trips():
 """
 
 # Files the make targets read; the venv and node_modules are the repository's own (symlinked, never copied).
-MAKE_INPUTS = ("Makefile", "foundry.toml", "pyproject.toml", "requirements.lock", "package.json", "package-lock.json")
-STAMPS = (".venv/.settlekit-installed", "node_modules/.settlekit-installed")
+MAKE_INPUTS = (
+    "Makefile",
+    "foundry.toml",
+    "pyproject.toml",
+    "requirements.lock",
+    "requirements-dev.lock",
+    "package.json",
+    "package-lock.json",
+)
+STAMPS = (".venv/.settlekit-installed", ".venv/.settlekit-runtime", "node_modules/.settlekit-installed")
 
 
 def _make_copy(root: Path, expected: int) -> Path:

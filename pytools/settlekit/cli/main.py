@@ -10,6 +10,7 @@ import typer
 from settlekit import __version__
 from settlekit.cli import build_cmd, chain_cmd, demo_cmd, deploy_cmd, doctor_cmd, errors_cmd, fuzz_cmd, watch_cmd
 from settlekit.cli.boundary import translate
+from settlekit.cli.init_cmd import init
 from settlekit.cli.output import emit_error
 from settlekit.exceptions import DEBUG_ENV, SettlekitError, UnexpectedError, UsageError
 
@@ -30,6 +31,7 @@ app.command("events")(watch_cmd.events)
 app.command("series")(watch_cmd.series)
 app.command("incidents")(watch_cmd.incidents)
 app.command("fuzz")(fuzz_cmd.fuzz)
+app.command("init")(init)
 app.add_typer(chain_cmd.app, name="chain")
 app.add_typer(errors_cmd.app, name="errors")
 

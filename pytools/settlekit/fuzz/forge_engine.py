@@ -1,9 +1,10 @@
 """The forge engine of ``settlekit fuzz``: the project's forge fuzz and invariant suites (Vyper) as subprocesses.
 
 A run builds first (``forge build`` on the run's own out/cache folders, timed apart), lists the matching tests
-(``forge test --list --json``), then runs one ``forge test --json`` process per test contract, ``workers`` at a
-time, so progress is reported per suite and a time budget can stop the run between suites without losing the
-results of the suites that finished.
+(``forge test --list --json``), then runs them all in one ``forge test --json`` process (forge spreads the suites
+over its own threads). With a time budget or fail-fast it runs one process per test contract instead, ``workers``
+at a time, so progress is reported per suite and the run can stop between suites without losing the results of
+the suites that finished.
 
 Settings reach forge through its own configuration:
 
@@ -427,6 +428,50 @@ def _run_suites(
     return state
 
 
+def _run_at_once(
+    forge: Tool,
+    config: ForgeConfig,
+    layout: _Layout,
+    env: dict[str, str],
+    seed: int,
+    progress: ProgressCallback | None,
+) -> _State:
+    """Every matching suite in one ``forge test --json`` process, which spreads them over its own threads.
+
+    forge loads the project once instead of once per suite (one process per suite spent most of a quick run on
+    start-up), but reports only at the end: progress shows the elapsed time until then. The listing (for the
+    totals, and the error when nothing matches) runs while the tests already do.
+    """
+    state = _State(started=time.monotonic())
+    argv = [*_forge_argv(forge, layout, "test", "--json"), "--fuzz-seed", hex(seed), *_filters(config)]
+    with tempfile.TemporaryDirectory(prefix="settlekit-forge-") as scratch:
+        log = Path(scratch) / "forge.log"
+        with log.open("wb") as stream:
+            process = spawn_bound_to_parent(argv, log=stream, cwd=layout.project.root, env=env)
+        try:
+            suites = _list_suites(forge, config, layout, env)
+            everything = ListedSuite("", "all suites", tuple(test for suite in suites for test in suite.tests))
+            job = _Job(everything, process, log, state.started)
+            last_report = 0.0
+            while process.poll() is None:
+                now = time.monotonic()
+                if progress is not None and now - last_report >= 0.5:
+                    last_report = now
+                    progress(_progress(state, suites, [job]))
+                time.sleep(TICK)
+        finally:
+            if process.poll() is None:
+                stop_process(process, grace=2.0)
+        state.results = _finish(job)
+    state.done = len(suites)
+    state.tests_done = len(everything.tests)
+    if any(r.failed for r in state.results):
+        state.first_failure = time.monotonic() - state.started  # known only when the one process ends
+    if progress is not None:
+        progress(_progress(state, suites, []))
+    return state
+
+
 def _forge_failure_record(layout_persist: Path, result: TestResult) -> Any:
     """forge's own failure record of ``result`` (``<persist>/<kind>/failures/<Contract>/<test>``), if any."""
     record = layout_persist / result.kind / "failures" / result.contract / result.name
@@ -470,8 +515,11 @@ def _execute(
     report = ForgeReport(profile=config.profile, seed=seed, forge_version=_forge_version(forge))
     report.time_budget = config.time_budget
     report.build_elapsed = _build(layout, env)
-    suites = _list_suites(forge, config, layout, env)
-    state = _run_suites(forge, config, layout, env, suites, seed, progress)
+    # A time budget or fail-fast needs suites it can stop or skip one by one; otherwise one process runs them all.
+    if config.time_budget is not None or config.fail_fast:
+        state = _run_suites(forge, config, layout, env, _list_suites(forge, config, layout, env), seed, progress)
+    else:
+        state = _run_at_once(forge, config, layout, env, seed, progress)
     report.elapsed = time.monotonic() - state.started
     report.results = state.results
     report.not_run = state.not_run

@@ -16,6 +16,7 @@ from web3 import EthereumTesterProvider, Web3
 
 from settlekit.build import ArtifactStore, build
 from settlekit.chain import Anvil, AnvilConfig
+from settlekit.extras import require
 from settlekit.project import Project
 
 
@@ -50,7 +51,9 @@ def anvil(anvil_session: Anvil) -> Iterator[Anvil]:
 
 @pytest.fixture
 def tester_w3() -> Web3:
-    """A fresh in-process chain (eth-tester with py-evm); accounts[0] is the default sender."""
+    """A fresh in-process chain (eth-tester with py-evm, extra ``settlekit[tester]``); accounts[0] is the default
+    sender."""
+    require("eth_tester", "the tester_w3 fixture (an in-process chain)")
     w3 = Web3(EthereumTesterProvider())
     w3.eth.default_account = w3.eth.accounts[0]
     return w3

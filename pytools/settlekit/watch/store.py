@@ -17,10 +17,11 @@ from typing import IO, Any
 from eth_utils.address import to_checksum_address
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from settlekit.chain.rpc import redact_url
 from settlekit.exceptions import SettlekitError
+from settlekit.extras import require
 from settlekit.watch import schema
 
 
@@ -190,6 +191,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        if make_url(url).get_backend_name() == "postgresql":
+            require("psycopg", "a PostgreSQL watch store")
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

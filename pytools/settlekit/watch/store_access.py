@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from settlekit.exceptions import StoreError
+from settlekit.extras import require
 from settlekit.project import Project
 from settlekit.watch.store import Store
 
@@ -97,6 +98,8 @@ def open_store(url: str, *, create: bool) -> Store:
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_file(parsed, create=create)
+    else:
+        require("psycopg", "a PostgreSQL watch store")  # before any engine: a missing extra names its extra
     try:
         if not create and not _has_schema(url):
             raise StoreError(

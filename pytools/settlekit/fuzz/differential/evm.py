@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pyrevm
-
 from settlekit.errors import ReasonRevert, decode_revert
+from settlekit.extras import require
 
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 FUNDS = 10**30  # ether every actor holds, so that gas and value never matter
@@ -56,14 +55,15 @@ class Chain:
     """One pyrevm EVM with a clock; every call commits, so calls are transactions in consecutive blocks."""
 
     def __init__(self, timestamp: int = 1_700_000_000, number: int = 1, chain_id: int = 1) -> None:
-        self.evm = pyrevm.EVM()
+        self._pyrevm = require("pyrevm", "the differential fuzzer's in-process EVM")
+        self.evm = self._pyrevm.EVM()
         self.chain_id = chain_id
         self.timestamp = timestamp
         self.number = number
         self._apply_block()
 
     def _apply_block(self) -> None:
-        self.evm.set_block_env(pyrevm.BlockEnv(number=self.number, timestamp=self.timestamp))
+        self.evm.set_block_env(self._pyrevm.BlockEnv(number=self.number, timestamp=self.timestamp))
 
     def set_block(self, timestamp: int, number: int) -> None:
         """Run the next calls in block ``number`` at ``timestamp``."""
