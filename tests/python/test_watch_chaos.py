@@ -204,7 +204,7 @@ class Chaos:
         self.reorg_txs += len(txs)
 
 
-def _manifest(kit: SettlementKit, market: MarginMarket, path: Path) -> Path:
+def _manifest(kit: SettlementKit, market: MarginMarket, path: Path, chain_id: int) -> Path:
     entries = {
         "settlement_collateral": (kit.token, "MockERC20"),
         "settlement_feed": (kit.oracle, "MockAggregator"),
@@ -216,6 +216,7 @@ def _manifest(kit: SettlementKit, market: MarginMarket, path: Path) -> Path:
     }
     manifest = {
         "deployment": "chaos",
+        "chain_id": chain_id,
         "contracts": {label: {"address": c.address, "artifact": artifact} for label, (c, artifact) in entries.items()},
     }
     path.write_text(json.dumps(manifest, indent=2))
@@ -306,7 +307,7 @@ def test_watcher_survives_reorgs_kills_and_outages(
             market.mint(market.debt, accounts[6], 10**7 * USDC)
             node.mine(MAX_DEPTH + 2)  # no reorg reaches back into the setup (the lenders' cash, the series)
             chaos = Chaos(node, rng, accounts, kit, series, market)
-            manifest = _manifest(kit, market, tmp_path / "chaos.json")
+            manifest = _manifest(kit, market, tmp_path / "chaos.json", int(node.rpc.call("eth_chainId"), 16))
             receiver = Receiver().start()  # the incidents' webhook: killed during the run, then back
             decoder = EventDecoder.from_manifest(json.loads(manifest.read_text()), artifacts)
             store_url = f"sqlite:///{tmp_path / 'watch.db'}"

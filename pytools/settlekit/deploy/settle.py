@@ -30,8 +30,8 @@ from settlekit.deploy.errors import (
 from settlekit.deploy.journal import Journal
 from settlekit.deploy.keys import Signer
 from settlekit.deploy.rawtx import unsigned_fields
-from settlekit.errors import revert_from_exception
-from settlekit.exceptions import SettlekitError
+from settlekit.errors import ReasonRevert, revert_from_exception
+from settlekit.exceptions import InsufficientFundsError, SettlekitError
 from settlekit.tx.fees import FeeCapError, Fees, FeeStrategy, bump
 from settlekit.tx.transport import is_transport_error
 
@@ -183,8 +183,10 @@ class Settler:
             decoded = revert_from_exception(error)
             if decoded is None:
                 raise
-            decoded.message = f"step {step!r} would revert: {decoded.message}"
+            reason = decoded.text if isinstance(decoded, ReasonRevert) else decoded.message
+            decoded.message = f"step {step!r} would revert: {reason}"
             decoded.args = (decoded.message,)
+            decoded.hint = "check the step's arguments in the plan against the reason (docs/errors.md lists them)"
             raise decoded from None
         return estimate + estimate // 5  # 20% headroom: state may change before inclusion
 
@@ -219,6 +221,12 @@ class Settler:
                 raise _NonceUsed from None
             if any(marker in message for marker in _UNDERPRICED):
                 raise _Underpriced from None
+            if "insufficient funds" in message.lower():
+                raise InsufficientFundsError(
+                    f"step {step!r}: the signing account {self.signer.address} cannot pay for transaction "
+                    f"{tx_hash.to_0x_hex()}: {message[:300]}",
+                    hint=f"fund {self.signer.address}, then run: {self.resume_command}",
+                ) from None
             raise SettlekitError(
                 f"step {step!r}: the node refused transaction {tx_hash.to_0x_hex()}: {message[:300]}",
                 hint=f"fix the cause (the account's balance, the node), then run: {self.resume_command}",
