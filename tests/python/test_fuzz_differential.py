@@ -31,6 +31,9 @@ SETTLEMENT_SOURCES = [
     "SeriesFactory.vy",
     "mocks/MockERC20.vy",
     "mocks/MockAggregator.vy",
+    "mocks/NoReturnToken.vy",
+    "mocks/FalseReturnToken.vy",
+    "mocks/FeeOnTransferToken.vy",
 ]
 
 
