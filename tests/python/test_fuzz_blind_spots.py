@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from settlekit.fuzz.differential import DiffConfig, run_campaign
+from settlekit.fuzz.differential.runner import prepare
 from settlekit.fuzz.mutants import apply_mutant, get_mutant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +24,11 @@ BLIND_SPOTS = [
 
 @pytest.mark.parametrize(("mutant_id", "product", "needle"), BLIND_SPOTS)
 def test_blind_spot_mutant_is_killed_within_seconds(mutant_id: str, product: str, needle: str, tmp_path: Path) -> None:
-    dest = apply_mutant(ROOT, get_mutant(mutant_id), tmp_path / "copy", forge_tests=())
+    prepare(ROOT)  # the project's own build seeds the copy's: forge recompiles only what the mutant touches
+    dest = apply_mutant(ROOT, get_mutant(mutant_id), tmp_path / "copy", forge_tests=(), seed_build_from=ROOT)
     (dest / "node_modules").symlink_to(ROOT / "node_modules")
     config = DiffConfig(
-        dest, seed=0x5E771E, steps=None, time_budget=60.0, workers=1, out_dir=tmp_path / "out", products=(product,)
+        dest, seed=0x5E771E, steps=None, time_budget=15.0, workers=1, out_dir=tmp_path / "out", products=(product,)
     )
     report = run_campaign(config)
     assert report.failures, f"{mutant_id} survived {report.steps} steps"
