@@ -107,4 +107,9 @@ def compare_views(
         except RuntimeError as error:
             raise Mismatch(f"{where}: view {name}{args} reverts ({str(error)[:120]}), model {want}") from None
         if got != want:
-            raise Mismatch(f"{where}: view {name}{args}: model {want}, contract {got}")
+            raise Mismatch(f"{where}: view {name}{args}: model {_shown(want)}, contract {_shown(got)}")
+
+
+def _shown(value: Any) -> Any:
+    """A view's value as a mismatch message shows it: bytes (a domain separator) as 0x hex, not a bytes repr."""
+    return "0x" + value.hex() if isinstance(value, bytes) else value
