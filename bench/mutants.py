@@ -40,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     project_root = Path(os.environ.get("SETTLEKIT_PROJECT", ROOT))
 
     def show(result: MutantResult) -> None:
-        def cell(killed: bool, seconds: float | None) -> str:
-            return f"killed {seconds:.1f}s" if killed and seconds is not None else ("killed" if killed else "survived")
+        def cell(killed: bool, seconds: float | None, not_reached: bool = False) -> str:
+            if not killed:
+                return "not reached" if not_reached else "survived"
+            return f"killed {seconds:.1f}s" if seconds is not None else "killed"
 
+        forge_cell = cell(result.forge.killed, result.forge.time_to_kill, result.forge.not_reached)
         print(
-            f"{result.mutant.id:32} forge: {cell(result.forge.killed, result.forge.time_to_kill):16} "
+            f"{result.mutant.id:32} forge: {forge_cell:16} "
             f"diff: {cell(result.diff.killed, result.diff.time_to_kill):16} build {result.build_seconds:.0f}s",
             flush=True,
         )

@@ -31,6 +31,9 @@ SETTLEMENT_SOURCES = [
     "SeriesFactory.vy",
     "mocks/MockERC20.vy",
     "mocks/MockAggregator.vy",
+    "mocks/NoReturnToken.vy",
+    "mocks/FalseReturnToken.vy",
+    "mocks/FeeOnTransferToken.vy",
 ]
 
 
@@ -98,7 +101,8 @@ def test_planted_rounding_bug_is_found_shrunk_and_replayed(mutant_root: Path, tm
     assert not mutant_replay.ok
     assert mutant_replay.failures[0].message == saved["message"]
     assert replay_file(ROOT, failure.replay_path).ok  # the unmutated contracts agree with the model
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # the generated test lives outside any project: $SETTLEKIT_PROJECT names the one it replays against
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "SETTLEKIT_PROJECT": str(mutant_root)}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(failure.regression_test_path)],
         cwd=tmp_path,
@@ -231,3 +235,29 @@ def test_shrink_finds_the_minimal_pair_and_simplest_arguments() -> None:
     shrunk, message = shrink(steps, fails, budget=10)
     assert message == "boom"
     assert shrunk == [{"op": "arm", "x": 0}, {"op": "fire", "x": 1}]
+
+
+def test_shrink_merges_consecutive_warps_and_clears_mask_bits_that_do_not_matter() -> None:
+    """Time must pass 1,000 s and bit 77 of one mask must be set: the shrunk sequence is one warp of exactly
+    1,000 s and a mask with that one bit, whatever the fuzzer's warps and 77-digit mask were."""
+    mask = (1 << 255) - 1 - (1 << 3)  # a 77-digit mask, bit 77 among its 254 set bits
+    steps: list[dict[str, object]] = [
+        {"op": "noise", "x": 5},
+        {"op": "warp", "seconds": 300},
+        {"op": "warp", "seconds": 401},
+        {"op": "warp", "seconds": 350},
+        {"op": "cancel", "word": 3, "mask": mask},
+        {"op": "noise", "x": 9},
+    ]
+    runs: list[int] = []
+
+    def fails(candidate: list[dict[str, object]]) -> str | None:
+        runs.append(1)
+        elapsed = sum(int(str(s["seconds"])) for s in candidate if s["op"] == "warp")
+        masks = [int(str(s["mask"])) for s in candidate if s["op"] == "cancel"]
+        return "boom" if elapsed >= 1_000 and any(m >> 77 & 1 for m in masks) else None
+
+    shrunk, message = shrink(steps, fails, budget=30)
+    assert message == "boom"
+    assert shrunk == [{"op": "warp", "seconds": 1_000}, {"op": "cancel", "word": 0, "mask": 1 << 77}]
+    assert len(runs) < 400  # chunks of bits, not one run per bit

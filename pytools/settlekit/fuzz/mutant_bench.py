@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import shutil
 import statistics
@@ -52,11 +53,15 @@ class EngineResult:
     time_to_kill: float | None
     elapsed: float
     detail: str = ""
+    # the budget ran out before the engine reached every part it runs (forge: suites not run): a survivor then
+    # means "not reached", not "survived"
+    not_reached: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
             "killed": self.killed,
+            "not_reached": self.not_reached,
             "time_to_kill": None if self.time_to_kill is None else round(self.time_to_kill, 3),
             "elapsed": round(self.elapsed, 3),
             "detail": self.detail,
@@ -145,7 +150,10 @@ def run_forge_engine(root: Path, budget: float, seed: int, profile: str) -> Engi
     report = run_forge(ForgeConfig(project_root=root, profile=profile, seed=seed, time_budget=budget, fail_fast=True))
     failures = report.failures
     detail = f"{failures[0].contract}.{failures[0].name}: {failures[0].reason}" if failures else ""
-    return EngineResult("forge", bool(failures), report.time_to_first_failure, report.elapsed, detail)
+    not_reached = not failures and (report.budget_exhausted or bool(report.not_run))
+    if not_reached:
+        detail = f"budget ran out; not run: {', '.join(report.not_run)[:200]}"
+    return EngineResult("forge", bool(failures), report.time_to_first_failure, report.elapsed, detail, not_reached)
 
 
 def run_diff_engine(root: Path, budget: float, seed: int, _profile: str) -> EngineResult:
@@ -193,6 +201,25 @@ def _load_models() -> None:
         importlib.import_module("settlekit.fuzz.differential.runner")
 
 
+def _baseline(project_root: Path, base: Path, on_stage: Callable[[str], None] | None) -> Path:
+    """The unmutated snapshot every copy is made from, built once (kept across runs in a work dir)."""
+    baseline = base / "baseline"
+    if not (baseline / "out").is_dir():
+        if baseline.exists():
+            shutil.rmtree(baseline)
+        copy_project(project_root, baseline)
+        if on_stage is not None:
+            on_stage("building the unmutated baseline (once)")
+        build(Project(baseline), tests=True, timeout=3600.0)
+    return baseline
+
+
+def _save_partial(base: Path, result: MutantResult) -> None:
+    """Append one mutant's result to ``base/results.jsonl``: a run cut short keeps what it measured."""
+    with (base / "results.jsonl").open("a") as partial:
+        partial.write(json.dumps(result.to_json()) + "\n")
+
+
 def run_mutants(
     project_root: Path,
     *,
@@ -222,16 +249,10 @@ def run_mutants(
     owned = work_dir is None
     base = Path(tempfile.mkdtemp(prefix="settlekit-mutants-")) if work_dir is None else work_dir
     base.mkdir(parents=True, exist_ok=True)
+    completed = False
     with _tools_of(project_root):
         try:
-            baseline = base / "baseline"
-            if not (baseline / "out").is_dir():
-                if baseline.exists():
-                    shutil.rmtree(baseline)
-                copy_project(project_root, baseline)
-                if on_stage is not None:
-                    on_stage("building the unmutated baseline (once)")
-                build(Project(baseline), tests=True, timeout=3600.0)
+            baseline = _baseline(project_root, base, on_stage)
             if control:
                 outcome_control: dict[str, EngineResult] = {}
                 for name in ("forge", "diff"):
@@ -259,18 +280,20 @@ def run_mutants(
                     outcome[name] = runners[name](dest, budget, seed, profile)
                 result = MutantResult(mutant, build_seconds, outcome["forge"], outcome["diff"])
                 run.results.append(result)
+                _save_partial(base, result)
                 if on_result is not None:
                     on_result(result)
                 shutil.rmtree(dest, ignore_errors=True)
+            completed = True
         finally:
-            if owned:
+            if owned and completed:  # a run cut short keeps its folder and results.jsonl
                 shutil.rmtree(base, ignore_errors=True)
     return run
 
 
 def _cell(result: EngineResult) -> str:
     if not result.killed:
-        return "survived"
+        return "not reached" if result.not_reached else "survived"
     return "killed" if result.time_to_kill is None else f"killed {result.time_to_kill:.1f}s"
 
 

@@ -36,6 +36,9 @@ SETTLEMENT = "contracts/modules/settlement_series.vy"
 MARGIN = "contracts/MarginEngine.vy"
 EIP712 = "contracts/modules/eip712.vy"
 SAFE_ERC20_FILE = "contracts/modules/safe_token.vy"
+NONCES = "contracts/modules/nonces.vy"
+OWNABLE = "contracts/modules/ownable.vy"
+BREAKER = "contracts/modules/circuit_breaker.vy"
 
 # What a forge build of a copy needs, relative to the project root. Never node_modules, .venv, out or cache.
 COPIED_DIRS = ("contracts",)
@@ -266,6 +269,103 @@ MUTANTS: tuple[Mutant, ...] = (
         original='    assert borrower != msg.sender, "margin_engine: self liquidation"\n',
         replacement="",
         forge_tests=("MarginLiquidationTest.vy",),
+    ),
+    # ------------------------------------------------------------- blind spots of ISSUE-13 and the views / admin paths
+    Mutant(
+        id="collect-fees-not-zeroed",
+        title="collect_fees sends the fees but does not zero them, so the owner can collect them again",
+        file=MARGIN,
+        original="    amount: uint256 = self.protocol_fees\n    self.protocol_fees = 0\n",
+        replacement="    amount: uint256 = self.protocol_fees\n",
+        forge_tests=("MarginLiquidationTest.vy",),
+    ),
+    Mutant(
+        id="claimable-rounded-up",
+        title="the claimable() view rounds the holder's payout up (claim pays less than it shows)",
+        file=SETTLEMENT,
+        original="unsafe_mul(self.balanceOf[holder], t.max_payout_per_unit), self._rate(t, price), t.cap, False)",
+        replacement="unsafe_mul(self.balanceOf[holder], t.max_payout_per_unit), self._rate(t, price), t.cap, True)",
+        forge_tests=("SettlementTest.vy",),
+    ),
+    Mutant(
+        id="reclaimable-rounded-up",
+        title="the reclaimable() view rounds the writer's share up",
+        file=SETTLEMENT,
+        original="unsafe_sub(t.cap, self._rate(t, price)), t.cap, False",
+        replacement="unsafe_sub(t.cap, self._rate(t, price)), t.cap, True",
+        forge_tests=("SettlementTest.vy",),
+    ),
+    Mutant(
+        id="payout-rate-unclamped",
+        title="payout_rate() reports price - strike without the cap clamp",
+        file=SETTLEMENT,
+        original="    return self._rate(t, price), t.cap\n",
+        replacement="    return (price - t.strike if price > t.strike else 0), t.cap\n",
+        forge_tests=("SettlementTest.vy",),
+    ),
+    Mutant(
+        id="nonce-word-bit-swapped",
+        title="the unordered-nonce bitmap position swaps word and bit",
+        file=NONCES,
+        original="    return nonce >> 8, 1 << (nonce & 255)\n",
+        replacement="    return nonce & 255, 1 << (nonce >> 8)\n",
+        forge_tests=("NoncesTest.vy", "NoncesInvariantTest.vy"),
+    ),
+    Mutant(
+        id="nonce-jump-unbounded",
+        title="invalidate_nonces does not bound the jump (a nonce can be pushed out of reach)",
+        file=NONCES,
+        original='    assert unsafe_sub(new_nonce, old_nonce) <= MAX_NONCE_JUMP, "nonces: excessive invalidation"\n',
+        replacement="",
+        forge_tests=("NoncesTest.vy",),
+    ),
+    Mutant(
+        id="close-factor-on-collateral-value",
+        title="the close factor is applied to the collateral value instead of the debt",
+        file=MARGIN,
+        original="max_close = math._bps_of(debt, CLOSE_FACTOR_BPS, False)",
+        replacement="max_close = math._bps_of(value, CLOSE_FACTOR_BPS, False)",
+        forge_tests=("MarginLiquidationTest.vy",),
+    ),
+    Mutant(
+        id="health-factor-view-rounded-up",
+        title="the health_factor() view rounds up (an account at the boundary looks healthy)",
+        file=MARGIN,
+        original="    return math._mul_div(value * THRESHOLD_BPS, WAD, debt * BPS, False)\n",
+        replacement="    return math._mul_div(value * THRESHOLD_BPS, WAD, debt * BPS, True)\n",
+        forge_tests=("MarginEngineTest.vy",),
+    ),
+    Mutant(
+        id="guardian-cannot-raise",
+        title="only the owner may raise the circuit-breaker level (the guardian is locked out)",
+        file=BREAKER,
+        original="assert msg.sender == self.guardian or msg.sender == ownable.owner,",
+        replacement="assert msg.sender == ownable.owner,",
+        forge_tests=("CircuitBreakerTest.vy",),
+    ),
+    Mutant(
+        id="set-guardian-unguarded",
+        title="anyone may set the guardian",
+        file=BREAKER,
+        original="    ownable._check_owner()\n    self._set_guardian(new_guardian)\n",
+        replacement="    self._set_guardian(new_guardian)\n",
+        forge_tests=("CircuitBreakerTest.vy",),
+    ),
+    Mutant(
+        id="pending-owner-not-cleared",
+        title="accepting ownership leaves the pending owner set",
+        file=OWNABLE,
+        original="    self.pending_owner = empty(address)\n",
+        replacement="",
+        forge_tests=("OwnableTest.vy",),
+    ),
+    Mutant(
+        id="fee-on-transfer-accepted",
+        title="an exact transfer accepts a short delivery (a fee-on-transfer collateral passes the factory's probe)",
+        file=SAFE_ERC20_FILE,
+        original='    assert unsafe_sub(after, before) == amount, "safe_token: received amount mismatch"\n',
+        replacement="",
+        forge_tests=("SafeTokenTest.vy",),
     ),
 )
 

@@ -56,7 +56,9 @@ class Chain:
 
     def __init__(self, timestamp: int = 1_700_000_000, number: int = 1, chain_id: int = 1) -> None:
         self._pyrevm = require("pyrevm", "the differential fuzzer's in-process EVM")
-        self.evm = self._pyrevm.EVM()
+        # the chain id goes into the EVM's configuration (CHAINID reads it); the attribute alone would leave every
+        # chain at pyrevm's default id and make a forked deployment identical to a local one
+        self.evm = self._pyrevm.EVM(env=self._pyrevm.Env(cfg=self._pyrevm.CfgEnv(chain_id=chain_id)))
         self.chain_id = chain_id
         self.timestamp = timestamp
         self.number = number

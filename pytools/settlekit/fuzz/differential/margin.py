@@ -20,6 +20,7 @@ from settlekit.build import ArtifactStore
 from settlekit.model.margin import Feed, MarginModel, MarginRevert, MarketConfig, price_scale_for
 
 from .abi import Abi, abi_of
+from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
 from .evm import Chain
 from .layout import Layout, mapping_slot
 from .world import ANY, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
@@ -42,6 +43,8 @@ _WEIGHTS = [
     ("borrow", 14), ("repay", 5), ("price", 10), ("odd_round", 2), ("warp", 6), ("liquidate", 16),
     ("poke_price", 2), ("breaker", 2),
 ]  # fmt: skip
+# beyond the money paths: the owner's fee collection and the owner / guardian actions of admin.py
+_WEIGHTS += [("collect_fees", 2), *GOVERNANCE_WEIGHTS]
 OPS = [op for op, _ in _WEIGHTS]
 OP_WEIGHTS = list(itertools.accumulate(w for _, w in _WEIGHTS))
 STATE_NAMES: tuple[str, ...] = ("cash", "total_shares", "total_scaled_debt", "deficit", "protocol_fees", "level")
@@ -50,6 +53,7 @@ STORAGE_NAMES = (*STATE_NAMES, "_position", "shares")  # _position: scaled debt 
 MASK_128 = 2**128 - 1
 HF_FULL_CLOSE_BPS = 9_500  # at or below this health factor a liquidation may close the whole debt
 FUNCTIONS = {"odd_round": "set_round", "price": "set_answer", "breaker": "raise_level"}
+GOVERNANCE_OPS = {op for op, _ in GOVERNANCE_WEIGHTS}
 
 
 def _model(call: Any, *args: Any) -> Any:
@@ -105,6 +109,9 @@ class MarginWorld:
         self.round = 1
         self.step_no = 0
         self.dirty: set[str] = set()
+        self.governance = Governance(
+            LABEL_ENGINE, self.engine_abi, self.engine, [self.owner, *self.people, self.keeper], self.owner, self.owner
+        )
 
     def _setup(self, sender: str, to: str, calldata: bytes) -> None:
         if not self.chain.call(sender, to, calldata).ok:
@@ -124,6 +131,11 @@ class MarginWorld:
         op = rng.choices(OPS, cum_weights=OP_WEIGHTS)[0]
         who = rng.randrange(ACTORS)
         account = self.people[who]
+        if op in GOVERNANCE_OPS:
+            return self.governance.generate(rng, op)
+        if op == "collect_fees":  # by the owner mostly, to an actor or the zero address
+            caller = self.governance.index_of(self.governance.owner) if rng.random() < 0.85 else who + 1
+            return {"op": op, "caller": caller, "to": -1 if rng.random() < 0.1 else who}
         if op == "supply":
             return {"op": op, "who": who, "amount": pick(rng, [0, 1, 10**6, 10**12, 10**15], 1, 10**13)}
         if op == "withdraw":
@@ -182,7 +194,13 @@ class MarginWorld:
                 "level": rng.randrange(0, max(self.level, 1)),
                 "by_owner": rng.random() < 0.9,
             }
-        return {"op": op, "raise": True, "level": rng.randrange(1, 5), "by_owner": rng.random() < 0.9}
+        return {
+            "op": op,
+            "raise": True,
+            "level": rng.randrange(1, 5),
+            "by_owner": rng.random() < 0.9,
+            "by_guardian": rng.random() < 0.2,
+        }
 
     def _borrow_amount(self, rng: random.Random, account: str) -> int:
         """Up to the LTV room exactly and one more, the minimum debt and one less, or a debt at which a health
@@ -403,27 +421,44 @@ class MarginWorld:
 
     def _plan_breaker(self, step: Step) -> tuple[str, str, bytes, Any]:
         level, raising = int(step["level"]), bool(step["raise"])
-        caller = self.owner if step["by_owner"] else self.keeper
+        caller = self.governance.breaker_caller({**step, "by_admin": step["by_owner"]}, self.owner, self.keeper)
         reason = b"fuzz".ljust(32, b"\0")
 
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            self.governance.check_breaker(caller, raising)
             if raising:
-                if caller != self.owner:
-                    raise Expected("circuit_breaker: caller is not the guardian or owner")
                 if level > 3:
                     raise Expected("circuit_breaker: invalid level")
                 if level <= self.level:
                     raise Expected("circuit_breaker: level not higher")
-            else:
-                if caller != self.owner:
-                    raise Expected("ownable: caller is not the owner")
-                if level >= self.level:
-                    raise Expected("circuit_breaker: level not lower")
+            elif level >= self.level:
+                raise Expected("circuit_breaker: level not lower")
             old, self.level = self.level, level
             return (), [(LABEL_ENGINE, "CircuitBreakerLevelChanged", (old, level, caller, reason))]
 
         name = "raise_level" if raising else "lower_level"
         return caller, self.engine, self.engine_abi.calldata(name, level, reason), plan
+
+    def _plan_collect_fees(self, step: Step) -> tuple[str, str, bytes, Any]:
+        caller, receiver = self.governance.who(int(step["caller"])), self.governance.who(int(step["to"]))
+        if int(step["to"]) >= 0:
+            receiver = self.people[int(step["to"])]
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            if caller != self.governance.owner:
+                raise Expected("ownable: caller is not the owner")
+            if receiver == ZERO:
+                raise Expected("margin_engine: zero address")
+            amount, self.model.protocol_fees = self.model.protocol_fees, 0
+            moved = self._move(self.coll, self.engine, receiver, amount)
+            return (amount,), [*moved, (LABEL_ENGINE, "FeesCollected", (receiver, amount))]
+
+        return caller, self.engine, self.engine_abi.calldata("collect_fees", receiver), plan
+
+    def _plan_transfer_ownership(self, step: Step) -> tuple[str, str, bytes, Any]:
+        return self.governance.plan(step)
+
+    _plan_accept_ownership = _plan_set_guardian = _plan_transfer_ownership
 
     # -- invariants ------------------------------------------------------------------------------------------
 
@@ -462,6 +497,7 @@ class MarginWorld:
         if problems:
             raise Mismatch(f"step {self.step_no}: invariant broken: {', '.join(problems)}")
         accounts = [*self.people] if full else sorted(self.dirty - {ZERO})
+        self._check_views([who for who in accounts if who in self.people])
         self.dirty.clear()
         for who in accounts:
             got = self._account_by_storage(who) if fast else self._account_by_views(who)
@@ -475,6 +511,27 @@ class MarginWorld:
             if got != want:
                 fields = "(collateral, scaled debt, shares, debt tokens, collateral tokens)"
                 raise Mismatch(f"step {self.step_no}: account {who} {fields}: model {want}, contract {got}")
+
+    def _check_views(self, people: list[str]) -> None:
+        """The engine's views against the model (docs/fuzzing.md, "Views"): health factors of the accounts the
+        step touched, debts, totals, the index, the liquidation room and cap usage, owner and guardian."""
+        m = self.model
+        views: dict[tuple[str, tuple[Any, ...]], Any] = {
+            ("liquidation_room", ()): m.liquidation_room(),
+            ("total_debt", ()): m.total_debt(),
+            ("total_assets", ()): m.total_assets(),
+            ("current_index", ()): m.index_now(),
+            ("block_usage", ()): m.block_usage,
+            ("window_used", ()): m.window_used,
+            **self.governance.expected_views(),
+        }
+        for who in people:
+            views[("health_factor", (who,))] = m.health_factor(who)
+            views[("debt_of", (who,))] = m.debt_of(who)
+        compare_views(f"step {self.step_no}", self._view_args, self.engine, self.engine_abi, views)
+
+    def _view_args(self, to: str, name: str, abi: Abi, args: tuple[Any, ...]) -> Any:
+        return self._view(to, abi, name, *args)
 
     def _state_by_views(self) -> dict[str, Any]:
         e, a = self.engine, self.engine_abi

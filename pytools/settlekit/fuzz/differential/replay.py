@@ -22,17 +22,17 @@ disagreed:
 
     {message}
 
-The test replays {json_name} against the project and fails while they still disagree. It runs against the
-project the fuzzer ran on; set SETTLEKIT_PROJECT_ROOT to replay it against another checkout.
+The test replays {json_name} against the project and fails while they still disagree. The project is
+$SETTLEKIT_PROJECT if set, else the one this file lives in (found from its folder upwards).
 """
 
-import os
 from pathlib import Path
 
 from settlekit.fuzz.differential import replay_file
+from settlekit.project import Project
 
 REPLAY = Path(__file__).with_name({json_name!r})
-PROJECT_ROOT = Path(os.environ.get("SETTLEKIT_PROJECT_ROOT", {root!r}))
+PROJECT_ROOT = Project.discover(Path(__file__).parent).root
 
 
 def test_{name}_contract_agrees_with_model() -> None:
@@ -75,7 +75,6 @@ def write_failure(
             count=len(steps),
             message=message.replace("\\", "\\\\").replace('"""', "'''")[:2_000],
             json_name=replay_path.name,
-            root=str(project_root.resolve()),
         )
     )
     return DiffFailure(seed, message, replay_path, test_path, product, len(steps))

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyrevm
 from eth_abi.abi import encode
 
 from settlekit.build import ArtifactStore
 from settlekit.build.blueprint import blueprint_deployer
-from settlekit.model.settlement import SeriesTerms, SettlementModel, SettlementRevert
+from settlekit.model.settlement import SeriesTerms, SettlementModel, SettlementRevert, holder_payout, writer_reclaim
 
 from .abi import Abi, abi_of
+from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
 from .evm import Chain
 from .layout import Layout, mapping_slot
 from .signer import domain_separator, sign
-from .world import MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
+from .world import ANY, ANY_EVENTS, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 CLAIM_TYPE = "Claim(address holder,address recipient,uint256 nonce,uint256 deadline)"
@@ -47,6 +50,22 @@ _WEIGHTS = [
     ("mint", 20), ("transfer", 8), ("warp", 7), ("set_round", 6), ("settle", 6), ("settle_report", 3), ("claim", 8),
     ("claim_for", 5), ("claim_sig", 5), ("cancel_nonces", 2), ("reclaim", 6), ("sweep", 3), ("breaker", 2),
 ]  # fmt: skip
+# beyond the money paths: sequential-nonce invalidation, the factory after creation (clone variants: new series
+# on odd collaterals), and the owner / guardian actions of admin.py
+_WEIGHTS += [("invalidate_nonces", 2), ("create_series", 2), *GOVERNANCE_WEIGHTS]
+MAX_NONCE_JUMP = 65_535
+# what a variant's collateral and chain are (variant // 8 % 3): a plain ERC-20; a token whose transfers return
+# nothing (USDT style); a plain token with the series deployed before a chain-id change (a fork), so that its
+# cached EIP-712 domain separator is stale and must be rebuilt
+MODES = ("plain", "no_return", "forked")
+FORKED_FROM_CHAIN = 5
+# create_series on the factory with each odd collateral: the error a correct factory gives, None if accepted
+ODD_TOKENS: dict[str, str | None] = {
+    "plain": None,
+    "no_return": None,
+    "fee": "safe_token: received amount mismatch",
+    "false": "safe_token: transfer_from returned false",
+}
 OPS = [op for op, _ in _WEIGHTS]
 OP_WEIGHTS = list(itertools.accumulate(w for _, w in _WEIGHTS))
 
@@ -71,6 +90,8 @@ class SettlementSpec:
     cancelled_words: dict[tuple[str, int], int] = field(default_factory=dict)
     rounds: dict[int, Round] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
+    sequential: dict[str, int] = field(default_factory=dict)  # nonces() of accounts other than the reporter
+    series_count: int = 0  # the factory's registry (clone variants)
 
     def nonce_used(self, account: str, nonce: int) -> bool:
         word = self.cancelled_words.get((account, nonce >> 8), 0)
@@ -126,6 +147,8 @@ class SettlementWorld:
         # variants 0-3 deploy a SettlementSeries (constructor), 4-7 a clone the factory creates (EIP-1167 proxy of
         # SettlementSeriesClone with the terms in its code, initialised in the same transaction)
         self.clone = (variant // len(TERMS)) % 2 == 1
+        self.mode = MODES[(variant // (2 * len(TERMS))) % len(MODES)]
+        self.store = store
         series_name = "SettlementSeriesClone" if self.clone else "SettlementSeries"
         self.slots, self.token_slots = layouts[series_name], layouts["MockERC20"]
         self.series_abi = abi_of(store, series_name)
@@ -139,7 +162,12 @@ class SettlementWorld:
         )
         for who in [*self.people, self.admin, self.reporter, self.treasury, self.keeper]:
             self.chain.fund(who)
-        token_init = store.get("MockERC20").bytecode + encode(["string", "string", "uint8"], ["Fuzz", "FZ", decimals])
+        if self.mode == "no_return":  # same storage layout and events as MockERC20, transfers return nothing
+            token_init = store.get("NoReturnToken").bytecode
+        else:
+            token_init = store.get("MockERC20").bytecode + encode(
+                ["string", "string", "uint8"], ["Fuzz", "FZ", decimals]
+            )
         self.token = self.chain.deploy(self.admin, token_init)
         oracle_init = store.get("MockAggregator").bytecode + encode(["uint8", "string"], [8, "FUZZ / USD"])
         self.oracle = self.chain.deploy(self.admin, oracle_init)
@@ -151,10 +179,14 @@ class SettlementWorld:
         if self.clone:
             self.series = self._create_clone(store, args)
         else:
-            self.series = self.chain.deploy(self.admin, store.get("SettlementSeries").bytecode + encode(kinds, args))
+            series_init = store.get("SettlementSeries").bytecode + encode(kinds, args)
+            self.series = self.chain.deploy(self.admin, series_init)
+            if self.mode == "forked":
+                self._fork(token_init, oracle_init, series_init)
         self.spec = SettlementSpec(SettlementModel(self.terms), expiry, expiry + SWEEP_AFTER)
         if self.clone:
             self.spec.tokens[self.admin] = WRITER_FUNDS  # minted for the factory's probe, which sends it back
+            self.spec.series_count = 1
         for writer in self.people[:WRITERS]:
             self._setup(writer, self.token, self.token_abi.calldata("mint", writer, WRITER_FUNDS))
             self._setup(writer, self.token, self.token_abi.calldata("approve", self.series, MAX_UINT))
@@ -164,8 +196,31 @@ class SettlementWorld:
             self.token: (LABEL_TOKEN, self.token_abi),
             self.oracle: (LABEL_ORACLE, self.oracle_abi),
         }
+        if self.clone:
+            self.labels[self.factory] = ("factory", self.factory_abi)
         self.step_no = 0
         self.dirty: set[str] = set()
+        self.governance = Governance(
+            LABEL_SERIES, self.series_abi, self.series, [self.admin, *self.people, self.keeper], self.admin, self.admin
+        )
+        self.touched_nonces: set[tuple[str, int]] = set()  # (account, nonce) pairs whose is_nonce_used is compared
+        self.separator = domain_separator("settlekit settlement", "1", self.chain.chain_id, self.series)
+
+    def _fork(self, token_init: bytes, oracle_init: bytes, series_init: bytes) -> None:
+        """Give the series the code it would have had if deployed on another chain (same address, same
+        constructor): its immutables cache that chain's id and domain separator, as after a fork."""
+        other = Chain(timestamp=START, chain_id=FORKED_FROM_CHAIN)
+        other.fund(self.admin)
+        other.deploy(self.admin, token_init)
+        other.deploy(self.admin, oracle_init)
+        if other.deploy(self.admin, series_init) != self.series:
+            raise Mismatch("setup: the forked deployment landed at another address")
+        info = self.chain.evm.basic(self.series)
+        code = other.evm.get_code(self.series)
+        self.chain.evm.insert_account_info(
+            self.series,
+            pyrevm.AccountInfo(balance=info.balance, nonce=info.nonce, code=code),  # type: ignore[call-arg]  # the stub lacks balance; pyrevm 0.3.7 takes it
+        )
 
     def _create_clone(self, store: ArtifactStore, args: list[Any]) -> str:
         """Blueprint, clone implementation and factory, then ``create_series`` by the admin (owner of the clone)."""
@@ -174,6 +229,8 @@ class SettlementWorld:
         factory_init = store.get("SeriesFactory").bytecode + encode(["address", "address"], [blueprint, implementation])
         factory = self.chain.deploy(self.admin, factory_init)
         factory_abi = abi_of(store, "SeriesFactory")
+        self.factory, self.factory_abi, self.series_args = factory, factory_abi, args
+        self.odd_tokens = self._odd_tokens(store, factory)
         # the factory probes the collateral for a transfer fee with the caller's tokens (and sends them back)
         self._setup(self.admin, self.token, self.token_abi.calldata("mint", self.admin, WRITER_FUNDS))
         self._setup(self.admin, self.token, self.token_abi.calldata("approve", factory, MAX_UINT))
@@ -181,6 +238,25 @@ class SettlementWorld:
         if not created.ok:
             raise Mismatch(f"setup: create_series failed: {created.reason}")
         return "0x" + created.output[12:32].hex()
+
+    def _odd_tokens(self, store: ArtifactStore, factory: str) -> dict[str, str]:
+        """One collateral of each odd kind, funded and approved for the factory's probe by the admin."""
+        plain = store.get("MockERC20").bytecode + encode(["string", "string", "uint8"], ["Odd", "ODD", 18])
+        inits = {
+            "plain": plain,
+            "no_return": store.get("NoReturnToken").bytecode,
+            "fee": store.get("FeeOnTransferToken").bytecode + encode(["uint256"], [100]),
+            "false": store.get("FalseReturnToken").bytecode,
+        }
+        tokens: dict[str, str] = {}
+        for kind, init in inits.items():
+            token = self.chain.deploy(self.admin, init)
+            self._setup(self.admin, token, self.token_abi.calldata("mint", self.admin, WRITER_FUNDS))
+            self.chain.call(self.admin, token, self.token_abi.calldata("approve", factory, MAX_UINT))
+            tokens[kind] = token
+        false_abi = abi_of(store, "FalseReturnToken")
+        self._setup(self.admin, tokens["false"], false_abi.calldata("set_always_false", True))
+        return tokens
 
     def _setup(self, sender: str, to: str, calldata: bytes) -> None:
         if not self.chain.call(sender, to, calldata).ok:
@@ -196,6 +272,8 @@ class SettlementWorld:
     def generate(self, rng: random.Random) -> Step:
         spec, model = self.spec, self.spec.model
         op = rng.choices(OPS, cum_weights=OP_WEIGHTS)[0]
+        if op in _EXTRA_GENERATORS:
+            return _EXTRA_GENERATORS[op](self, rng, op)
         if op == "mint":
             units = pick(
                 rng, [0, 1, 2, 3, 7, 10**18 + 7, MAX_UINT, MAX_UINT // self.terms.max_payout_per_unit + 1], 1, 10**6
@@ -246,7 +324,7 @@ class SettlementWorld:
             holder = self._person(rng)
             return {
                 "op": op, "holder": holder, "recipient": self._person(rng, 0.05),
-                "nonce": pick(rng, [0, 1, 2, 255, 256, MAX_UINT], 0, 600),
+                "nonce": pick(rng, [0, 1, 2, 255, 256, MAX_UINT, *self._cancelled_nonces(holder)], 0, 600),
                 "deadline": spec.now + rng.choice([0, 3_600, -1]),
                 "signer": rng.choice(["holder"] * 6 + ["other", "wrong_chain", "high_s"]),
             }  # fmt: skip
@@ -254,8 +332,8 @@ class SettlementWorld:
             return {
                 "op": op,
                 "holder": self._person(rng),
-                "word": rng.choice([0, 0, 1]),
-                "mask": pick(rng, [0, 1, 2, 7, MAX_UINT], 1, 2**256 - 1),
+                "word": pick(rng, [0, 0, 1, 2, 255, 256, 2**248 - 1], 0, 2**248 - 1, 0.8),
+                "mask": pick(rng, [0, 1, 2, 7, 1 << 255, MAX_UINT], 1, 2**256 - 1),
             }
         if op == "reclaim":
             return {"op": op, "writer": self._person(rng)}
@@ -268,7 +346,38 @@ class SettlementWorld:
                 "level": rng.randrange(0, max(spec.level, 1)),
                 "by_admin": rng.random() < 0.9,
             }
-        return {"op": op, "raise": True, "level": rng.randrange(1, 5), "by_admin": rng.random() < 0.9}
+        return {
+            "op": op,
+            "raise": True,
+            "level": rng.randrange(1, 5),
+            "by_admin": rng.random() < 0.9,
+            "by_guardian": rng.random() < 0.2,
+        }
+
+    def _cancelled_nonces(self, holder: int) -> list[int]:
+        """Nonces in the words the holder invalidated (a bit set, the bit beside it), so relayed claims meet them."""
+        account = self.people[holder]
+        found: list[int] = []
+        for (who, word), mask in self.spec.cancelled_words.items():
+            if who == account:
+                bit = (mask & -mask).bit_length() - 1
+                found += [word << 8 | bit, word << 8 | (bit + 1) % 256]
+        return found[:6]
+
+    def _gen_invalidate_nonces(self, rng: random.Random, op: str) -> Step:
+        """The reporter (whose nonces settle_with_report uses) or a holder moves its sequential nonce up."""
+        who = -1 if rng.random() < 0.6 else self._person(rng)
+        current = self._sequential(self._nonce_owner(who))
+        jump = pick(rng, [0, 1, 2, MAX_NONCE_JUMP, MAX_NONCE_JUMP + 1], 1, 2 * MAX_NONCE_JUMP)
+        return {"op": op, "who": who, "new_nonce": current + jump}
+
+    def _gen_create_series(self, rng: random.Random, op: str) -> Step:
+        if not self.clone:  # no factory in this world
+            return {"op": "sweep"}
+        return {"op": op, "token": rng.choice(list(ODD_TOKENS))}
+
+    def _gen_governance(self, rng: random.Random, op: str) -> Step:
+        return self.governance.generate(rng, op)
 
     # -- execution -------------------------------------------------------------------------------------------
 
@@ -290,6 +399,12 @@ class SettlementWorld:
             if key in step:
                 self.dirty.add(self._who(int(step[key])))
         self.dirty.update(self.people[i] for i in step.get("holders", ()))
+        if op == "claim_sig":
+            self.touched_nonces.add((self.people[int(step["holder"])], int(step["nonce"])))
+        elif op == "cancel_nonces":
+            holder, word, mask = self.people[int(step["holder"])], int(step["word"]), int(step["mask"])
+            low, high = (mask & -mask).bit_length() - 1, mask.bit_length() - 1
+            self.touched_nonces.update((holder, word << 8 | bit) for bit in {max(low, 0), max(high, 0)})
         if op == "sweep":
             self.dirty.add(self.treasury)
         snapshot = self._save()
@@ -317,6 +432,9 @@ class SettlementWorld:
             "settle_report": "settle_with_report", "claim": "claim", "claim_for": "claim_for",
             "claim_sig": "claim_by_sig",
             "cancel_nonces": "invalidate_unordered_nonces", "reclaim": "reclaim", "sweep": "sweep",
+            "invalidate_nonces": "invalidate_nonces", "create_series": "create_series",
+            "transfer_ownership": "transfer_ownership", "accept_ownership": "accept_ownership",
+            "set_guardian": "set_guardian",
         }.get(op, "raise_level")  # fmt: skip
 
     def _save(self) -> tuple[Any, ...]:
@@ -540,28 +658,72 @@ class SettlementWorld:
 
     def _plan_breaker(self, step: Step) -> tuple[str, str, bytes, Any]:
         level, raising = int(step["level"]), bool(step["raise"])
-        caller = self.admin if step["by_admin"] else self.keeper
+        caller = self.governance.breaker_caller(step, self.admin, self.keeper)
         reason = b"fuzz".ljust(32, b"\0")
         name = "raise_level" if raising else "lower_level"
 
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
             spec = self.spec
+            self.governance.check_breaker(caller, raising)
             if raising:
-                if caller != self.admin:
-                    raise Expected("circuit_breaker: caller is not the guardian or owner")
                 if level > 3:
                     raise Expected("circuit_breaker: invalid level")
                 if level <= spec.level:
                     raise Expected("circuit_breaker: level not higher")
-            else:
-                if caller != self.admin:
-                    raise Expected("ownable: caller is not the owner")
-                if level >= spec.level:
-                    raise Expected("circuit_breaker: level not lower")
+            elif level >= spec.level:
+                raise Expected("circuit_breaker: level not lower")
             old, spec.level = spec.level, level
             return (), [(LABEL_SERIES, "CircuitBreakerLevelChanged", (old, level, caller, reason))]
 
         return caller, self.series, self.series_abi.calldata(name, level, reason), plan
+
+    def _nonce_owner(self, who: int) -> str:
+        return self.reporter if who < 0 else self.people[who]
+
+    def _sequential(self, account: str) -> int:
+        if account == self.reporter:
+            return self.spec.reporter_nonce
+        return self.spec.sequential.get(account, 0)
+
+    def _plan_invalidate_nonces(self, step: Step) -> tuple[str, str, bytes, Any]:
+        account, new_nonce = self._nonce_owner(int(step["who"])), int(step["new_nonce"])
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            old = self._sequential(account)
+            if new_nonce <= old:
+                raise Expected("nonces: can only increase")
+            if new_nonce - old > MAX_NONCE_JUMP:
+                raise Expected("nonces: excessive invalidation")
+            if account == self.reporter:
+                self.spec.reporter_nonce = new_nonce
+            else:
+                self.spec.sequential[account] = new_nonce
+            return (), [(LABEL_SERIES, "NoncesInvalidated", (account, old, new_nonce))]
+
+        return account, self.series, self.series_abi.calldata("invalidate_nonces", new_nonce), plan
+
+    def _plan_create_series(self, step: Step) -> tuple[str, str, bytes, Any]:
+        """A new series from the factory after the first, on an odd collateral (clone variants only: the admin
+        holds each odd token and approved the factory's probe)."""
+        kind = str(step["token"])
+        args = [self.odd_tokens[kind], *self.series_args[1:-1]]
+        calldata = self.factory_abi.calldata("create_series", *args)
+
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            refusal = ODD_TOKENS[kind]
+            if refusal is not None:
+                raise Expected(refusal)
+            if self.spec.now > self.spec.expiry:  # the new clone checks its terms after the probe
+                raise Expected("settlement_series: expiry in the past")
+            self.spec.series_count += 1
+            return (ANY,), ANY_EVENTS
+
+        return self.admin, self.factory, calldata, plan
+
+    def _plan_transfer_ownership(self, step: Step) -> tuple[str, str, bytes, Any]:
+        return self.governance.plan(step)
+
+    _plan_accept_ownership = _plan_set_guardian = _plan_transfer_ownership
 
     # -- invariants ------------------------------------------------------------------------------------------
 
@@ -592,6 +754,7 @@ class SettlementWorld:
         if chain_state["total_deposited"] != held + paid:
             raise Mismatch(f"step {self.step_no}: conservation broken on chain")
         accounts = [*self.people, self.treasury, self.keeper] if full else sorted(self.dirty - {ZERO})
+        self._check_views([who for who in accounts if who in self.people])
         self.dirty.clear()
         for who in accounts:
             got = self._account_by_views(who) if full else self._account_by_storage(who)
@@ -600,6 +763,41 @@ class SettlementWorld:
                 raise Mismatch(
                     f"step {self.step_no}: account {who} (units, written, tokens): model {want}, contract {got}"
                 )
+
+    def _expected_views(self, people: list[str]) -> dict[tuple[str, tuple[Any, ...]], Any]:
+        """Every view of the series the model answers (docs/fuzzing.md, "Views"): payouts as ``claim`` and
+        ``reclaim`` would pay them now, the rate, nonces, the domain separator, owner and guardian."""
+        spec, model, terms = self.spec, self.spec.model, self.terms
+        live = model.price != 0 and not model.swept
+        numerator = model.numerator
+        views: dict[tuple[str, tuple[Any, ...]], Any] = {
+            ("payout_rate", ()): (numerator, terms.cap),
+            ("DOMAIN_SEPARATOR", ()): self.separator,
+            ("nonces", (self.reporter,)): spec.reporter_nonce,
+            **self.governance.expected_views(),
+        }
+        for who in people:  # the accounts the step touched (all of them in a full check): the costly views
+            units, written = model.balances.get(who, 0), model.written.get(who, 0)
+            views[("claimable", (who,))] = holder_payout(terms, units, numerator) if live else 0
+            views[("reclaimable", (who,))] = writer_reclaim(terms, written, numerator) if live else 0
+        for who, value in spec.sequential.items():
+            views[("nonces", (who,))] = value
+        for who, nonce in self.touched_nonces:
+            views[("is_nonce_used", (who, nonce))] = spec.nonce_used(who, nonce)
+            word = nonce >> 8
+            used = sum(1 << (n & 255) for n in spec.used_nonces.get(who, set()) if n >> 8 == word)
+            views[("nonce_bitmap", (who, word))] = spec.cancelled_words.get((who, word), 0) | used
+        return views
+
+    def _check_views(self, people: list[str]) -> None:
+        where = f"step {self.step_no}"
+        compare_views(where, self._view_args, self.series, self.series_abi, self._expected_views(people))
+        if self.clone:
+            expected = {("series_count", ()): self.spec.series_count}
+            compare_views(where, self._view_args, self.factory, self.factory_abi, expected)
+
+    def _view_args(self, to: str, name: str, abi: Abi, args: tuple[Any, ...]) -> Any:
+        return self._view(to, abi, name, *args)
 
     def _chain_state_by_views(self) -> dict[str, Any]:
         s, a = self.series, self.series_abi
@@ -643,3 +841,13 @@ class SettlementWorld:
             read(self.series, mapping_slot(self.slots["written"], who)),
             read(self.token, mapping_slot(self.token_slots["balanceOf"], who)),
         )
+
+
+_Generator = Callable[[SettlementWorld, random.Random, str], Step]
+_EXTRA_GENERATORS: dict[str, _Generator] = {
+    "invalidate_nonces": SettlementWorld._gen_invalidate_nonces,
+    "create_series": SettlementWorld._gen_create_series,
+    "transfer_ownership": SettlementWorld._gen_governance,
+    "accept_ownership": SettlementWorld._gen_governance,
+    "set_guardian": SettlementWorld._gen_governance,
+}
