@@ -16,8 +16,12 @@
           one the record is summed over (now - WINDOW_SECONDS, now] and over this block, independently of the
           engine's buckets; the engine's own `block_usage()` and `window_used()` views are checked against the
           caps as well.
+        - each liquidation repays at most what the close factor allows for the health factor *before* the call
+          (the whole debt at HF <= 0.95 or below SMALL_POSITION, else half of it, rounded down).
         `borrow_to_limit`, `liquidate_all` and `wait` (up to 1.25 windows) make binding caps and spans of about one
-        window, where a rolling window differs from a tumbling one, common.
+        window, where a rolling window differs from a tumbling one, common. Hostile actors (issue 14): an oracle
+        that goes silent, reverts, answers 0, 2**255 - 1 or a wild jump, a guardian that raises the breaker at any
+        time and an owner that lowers it only sometimes; the exit invariant lives in MarginInvariantTest.
 @dev Not for production. Cheatcodes are called from here (forge allows it from any contract).
 """
 
@@ -54,6 +58,12 @@ interface Engine:
     def CAP_PER_BLOCK() -> uint256: view
     def CAP_PER_WINDOW() -> uint256: view
     def WINDOW_SECONDS() -> uint256: view
+    def SMALL_POSITION() -> uint256: view
+    def owner() -> address: view
+    def guardian() -> address: view
+    def level() -> uint256: view
+    def raise_level(new_level: uint256, reason: bytes32): nonpayable
+    def lower_level(new_level: uint256, reason: bytes32): nonpayable
 
 
 interface Token:
@@ -62,6 +72,7 @@ interface Token:
 
 interface Feed:
     def set_answer(answer: int256): nonpayable
+    def set_reverting(reverting_: bool): nonpayable
 
 
 VM: constant(Vm) = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D)
@@ -77,6 +88,8 @@ LENDERS: public(constant(address[2])) = [
 KEEPER: public(constant(address)) = 0x0000000000000000000000000000000000003001
 BPS: constant(uint256) = 10_000
 WAD: constant(uint256) = 10**18
+CLOSE_FACTOR_BPS: constant(uint256) = 5_000
+FULL_CLOSE_HF: constant(uint256) = 95 * 10**16
 # @notice The most liquidations the record walks back over (more than any run's depth: see foundry.toml).
 MAX_RECORDS: constant(uint256) = 1_024
 
@@ -91,6 +104,7 @@ debt_raised_by_liquidation: public(uint256)
 seized_above_entitlement: public(uint256)
 deficit_above_shortfall: public(uint256)
 cap_exceeded: public(uint256)
+close_factor_exceeded: public(uint256)
 # @notice Successful liquidations (to see that the fuzzer reaches them); also the length of the record below.
 liquidations: public(uint256)
 # @notice Liquidations after which the window cap was full with debt from more than one block (coverage: the
@@ -283,6 +297,61 @@ def liquidate_all(cover: uint256):
         self._liquidate(borrower, cover)
 
 
+@external
+def feed_silent(seconds: uint256):
+    """
+    @notice The oracle goes silent: up to three hours pass (past the heartbeat and the grace period) in one new
+            block with no new round.
+    """
+    extcall VM.warp(block.timestamp + seconds % 10_800 + 1)
+    extcall VM.roll(block.number + 1)
+
+
+@external
+def feed_reverting(on: bool):
+    """
+    @notice The oracle starts (or stops) reverting.
+    """
+    extcall FEED.set_reverting(on)
+
+
+@external
+def feed_hostile(kind: uint256, change_bps: uint256):
+    """
+    @notice The oracle publishes 0, 2**255 - 1 or a wild jump (up to -99% or +900% of the last good price).
+    """
+    k: uint256 = kind % 3
+    if k == 0:
+        extcall FEED.set_answer(0)
+    elif k == 1:
+        extcall FEED.set_answer(max_value(int256))
+    else:
+        last: uint256 = staticcall ENGINE.last_good_price()
+        if change_bps % 2 == 0:
+            extcall FEED.set_answer(convert(last - last * (change_bps % 9_900) // BPS, int256))
+        else:
+            extcall FEED.set_answer(convert(last + last * (change_bps % 90_000) // BPS, int256))
+
+
+@external
+def guardian_raise(new_level: uint256):
+    """
+    @notice The guardian raises the breaker to any higher level, at any time (failures swallowed).
+    """
+    guardian: address = staticcall ENGINE.guardian()
+    self._call(guardian, abi_encode(new_level % 4, empty(bytes32), method_id=method_id("raise_level(uint256,bytes32)")))
+
+
+@external
+def owner_lower(new_level: uint256):
+    """
+    @notice The owner lowers the breaker (sometimes: runs where this is never called have an owner that never
+            lowers).
+    """
+    owner: address = staticcall ENGINE.owner()
+    self._call(owner, abi_encode(new_level % 4, empty(bytes32), method_id=method_id("lower_level(uint256,bytes32)")))
+
+
 @internal
 def _liquidate(borrower: address, cover: uint256):
     """
@@ -296,6 +365,10 @@ def _liquidate(borrower: address, cover: uint256):
     price: uint256 = staticcall ENGINE.last_good_price()
     amount: uint256 = cover % (debt_before + 2) + 1
     cash_before: uint256 = staticcall ENGINE.cash()
+    # The close factor for the health factor before the call (the view reads the price the call will use).
+    max_close: uint256 = debt_before
+    if debt_before >= staticcall ENGINE.SMALL_POSITION() and staticcall ENGINE.health_factor(borrower) > FULL_CLOSE_HF:
+        max_close = debt_before * CLOSE_FACTOR_BPS // BPS
     if not self._call(KEEPER, abi_encode(borrower, amount, empty(uint256), method_id=method_id("liquidate(address,uint256,uint256)"))):
         return
     n: uint256 = self.liquidations
@@ -310,6 +383,8 @@ def _liquidate(borrower: address, cover: uint256):
     # repaid = debt removed minus written off (exact without interest, which the invariant test runs without);
     # seized x price x BPS <= repaid x bonus x scale.
     repaid: uint256 = debt_before - debt_after - bad
+    if repaid > max_close:
+        self.close_factor_exceeded += 1
     scale: uint256 = staticcall ENGINE.PRICE_SCALE()
     bonus: uint256 = staticcall ENGINE.BONUS_BPS()
     if seized * price * BPS > repaid * bonus * scale:

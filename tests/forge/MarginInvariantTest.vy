@@ -131,3 +131,73 @@ def invariant_caps_never_exceeded():
     """
     assert staticcall self.handler.cap_exceeded() == 0
 
+
+
+@external
+@view
+def invariant_close_factor_respected():
+    """
+    @notice No liquidation repaid more than the close factor allowed for the health factor before the call.
+    """
+    assert staticcall self.handler.close_factor_exceeded() == 0
+
+
+@internal
+def _prank_call(actor: address, data: Bytes[200]) -> bool:
+    """
+    @notice Calls the engine as `actor`.
+    @param actor The caller.
+    @param data The calldata.
+    @return Whether the call succeeded.
+    """
+    extcall fx.VM.prank(actor)
+    return raw_call(fx.engine.address, data, revert_on_failure=False)
+
+
+@external
+def invariant_every_wei_exits():
+    """
+    @notice Liveness (issue 14): whatever the oracle (silent, reverting, 0, 2**255 - 1, a wild jump) and the
+            breaker (any level, the owner never lowering), every deposited wei can be withdrawn by someone entitled
+            to it, at once (the exits need no price and no breaker change, so the documented maximum delay is 0):
+            each borrower repays its whole debt and withdraws all its collateral, each lender redeems all its
+            shares for at least what they were worth before, the owner collects the fees; then the engine holds no
+            collateral and its cash is the virtual-share dust (at most 3 wei). Runs on a state snapshot that is
+            restored before the checks.
+    """
+    e: address = fx.engine.address
+    worth: uint256[2] = empty(uint256[2])
+    held: uint256[2] = empty(uint256[2])
+    for i: uint256 in range(2):
+        lender: address = staticcall self.handler.LENDERS(i)
+        held[i] = staticcall fx.engine.shares(lender)
+        worth[i] = staticcall fx.engine.convert_to_assets(held[i])
+    snapshot: uint256 = abi_decode(
+        raw_call(fx.VM.address, method_id("snapshotState()"), max_outsize=32), uint256
+    )
+    failed: uint256 = 0
+    short: uint256 = 0
+    for i: uint256 in range(3):
+        borrower: address = staticcall self.handler.BORROWERS(i)
+        debt: uint256 = staticcall fx.engine.debt_of(borrower)
+        if debt != 0 and not self._prank_call(borrower, abi_encode(borrower, debt, method_id=method_id("repay(address,uint256)"))):
+            failed += 1
+        coll: uint256 = staticcall fx.engine.collateral(borrower)
+        if coll != 0 and not self._prank_call(borrower, abi_encode(coll, method_id=method_id("withdraw_collateral(uint256)"))):
+            failed += 1
+    for i: uint256 in range(2):
+        lender: address = staticcall self.handler.LENDERS(i)
+        before: uint256 = staticcall fx.debt.balanceOf(lender)
+        if held[i] != 0 and not self._prank_call(lender, abi_encode(held[i], method_id=method_id("withdraw(uint256)"))):
+            failed += 1
+        if staticcall fx.debt.balanceOf(lender) - before < worth[i]:
+            short += 1
+    if not self._prank_call(self, abi_encode(self, method_id=method_id("collect_fees(address)"))):
+        failed += 1
+    coll_left: uint256 = staticcall fx.coll.balanceOf(e)
+    cash_left: uint256 = staticcall fx.engine.cash()
+    restored: Bytes[32] = raw_call(fx.VM.address, abi_encode(snapshot, method_id=method_id("revertToState(uint256)")), max_outsize=32)
+    assert failed == 0, "an exit failed"
+    assert short == 0, "a lender short"
+    assert coll_left == 0, "collateral left"
+    assert cash_left <= 3, "cash left"
