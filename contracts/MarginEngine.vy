@@ -548,7 +548,7 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
     # Close factor: half the debt, or all of it at HF <= 0.95 or for a small position.
     max_close: uint256 = debt
     if debt >= SMALL_POSITION and math._mul_div(value * THRESHOLD_BPS, WAD, debt * BPS, False) > FULL_CLOSE_HF:
-        max_close = math._bps_of(value, CLOSE_FACTOR_BPS, False)
+        max_close = math._bps_of(debt, CLOSE_FACTOR_BPS, False)
     repay: uint256 = math._min(debt_to_cover, max_close)
 
     # Caps on liquidated debt per block and per rolling window (the current bucket and the WINDOW_BUCKETS before).
