@@ -137,9 +137,12 @@ def invariant_caps_never_exceeded():
 @view
 def invariant_close_factor_respected():
     """
-    @notice No liquidation repaid more than the close factor allowed for the health factor before the call.
+    @notice No liquidation repaid more than the close factor allowed for the health factor before the call: the
+            handler computes the limit itself from the debt and collateral before the call and the price the call
+            used (half the debt, rounded down, unless HF <= 0.95 or the debt is below SMALL_POSITION) and measures
+            the repayment as the keeper's token balance drop.
     """
-    assert staticcall self.handler.close_factor_exceeded() == 0
+    assert staticcall self.handler.close_factor_exceeded() == 0, "close factor exceeded"
 
 
 @internal
