@@ -3,10 +3,12 @@
 @title MarginInvariantTest
 @notice Invariants of MarginEngine under random sequences of supplies, withdrawals, deposits, borrows, repayments,
         collateral moves, price moves, time and liquidations (contracts/mocks/MarginHandler.vy), with caps of 4,000
-        USDC per block and 8,000 per rolling window of 30 minutes (small enough to bind): the accounting identity with its dust bound, the sum of debts against
-        the total, no debt without collateral, and the per-action properties counted by the handler (no actor left
-        unhealthy, liquidations never raise debt, never seize above the entitlement, never write off more than the
-        shortfall, caps never exceeded over any span of the window's length, on the handler's record of liquidations).
+        USDC per block and 8,000 per rolling window of 30 minutes (small enough to bind): the accounting identity
+        with its dust bound, the sum of debts against the total, no debt without collateral, and the per-action
+        properties counted by the handler (no actor left unhealthy, liquidations never raise debt, never seize
+        above the entitlement, never write off more than the shortfall, never repay more than the close factor
+        allows for the health factor before the call, caps never exceeded over any span of the window's length,
+        on the handler's record of liquidations).
 """
 
 from .interfaces import IVm
