@@ -48,6 +48,7 @@ exports: (
     price_guard.last_good_price,
     price_guard.last_good_updated_at,
     price_guard.pending_since,
+    price_guard.pending_price,
 )
 
 # @notice One hundred percent in basis points.
@@ -63,6 +64,12 @@ FULL_CLOSE_HF: constant(uint256) = 95 * 10**16
 #         to donate VIRTUAL_SHARES times the victim's deposit, and donations do not even count (internal cash).
 VIRTUAL_SHARES: constant(uint256) = 10**6
 VIRTUAL_ASSETS: constant(uint256) = 1
+# @notice The largest interest rate per second (WAD): about 78.8% a year. At this rate the index stays below
+#         MAX_INDEX for more than 100 years whatever the accrual pattern (docs/liquidation.md, "Interest bound").
+MAX_RATE_PER_SECOND: constant(uint256) = 25 * 10**9
+# @notice The index is stored in 192 bits; accrual saturates here instead of reverting (never reached within
+#         100 years at MAX_RATE_PER_SECOND).
+MAX_INDEX: constant(uint256) = 2**192 - 1
 # @notice Low 64 bits: the timestamp part of the packed accrual slot.
 MASK_64: constant(uint256) = 2**64 - 1
 # @notice Largest decimal exponent of PRICE_SCALE.
@@ -281,8 +288,9 @@ def _validate(cfg: MarketConfig):
     """
     @notice The configuration rules: bonus > 100%, threshold x bonus <= 100%, 0 < ltv <= threshold, fee <= 100%,
             min_debt > 0, small_position >= 2 * min_debt (so that a 50% close never leaves less than min_debt),
-            0 < cap_per_block <= cap_per_window < 2**96 (the packed cap slots), window > 0, rate <= 1e12 per second (about 3e4 = 3,000,000% a
-            year: a bound that keeps the index far from overflow), and the price guard's parameters
+            0 < cap_per_block <= cap_per_window < 2**96 (the packed cap slots), window > 0, rate <=
+            MAX_RATE_PER_SECOND (2.5e10 per second, about 78.8% a year: the index cannot reach 2**192 within 100
+            years), and the price guard's parameters
             ("price_guard: invalid config").
     @param cfg The parameters.
     """
@@ -299,7 +307,7 @@ def _validate(cfg: MarketConfig):
         and cfg.cap_per_block <= cfg.cap_per_window
         and cfg.cap_per_window < 2**96
         and cfg.window_seconds != 0
-        and cfg.rate_per_second <= 10**12
+        and cfg.rate_per_second <= MAX_RATE_PER_SECOND
     ), "margin_engine: invalid config"
 
 
@@ -395,7 +403,8 @@ def deposit(amount: uint256):
 def withdraw_collateral(amount: uint256):
     """
     @notice Withdraws `amount` of the caller's collateral; with debt, only if the health factor stays >= 1.
-    @dev An exit: never blocked by the circuit breaker. With debt it needs a strict price. Reverts
+    @dev An exit: never blocked by the circuit breaker. With debt it needs a strict price, which at level
+         NO_LIQUIDATION and above is validated but not stored (prices do not move there). Reverts
          "margin_engine: zero amount", "margin_engine: insufficient collateral",
          "margin_engine: health factor below one".
     @param amount The collateral withdrawn.
@@ -458,7 +467,7 @@ def borrow(amount: uint256):
     self.cash = unsafe_sub(available, amount)  # cannot underflow: amount <= available asserted
     debt: uint256 = math._mul_div(scaled, index, WAD, True)
     assert debt >= MIN_DEBT, "margin_engine: debt below minimum"
-    price: uint256 = price_guard._price(True)
+    price: uint256 = price_guard._price(True, True)
     value: uint256 = math._mul_div(coll, price, PRICE_SCALE, False)
     assert debt * BPS <= value * LTV_BPS, "margin_engine: exceeds ltv"
     safe_token._safe_transfer(DEBT_TOKEN, msg.sender, amount)
@@ -471,8 +480,10 @@ def repay(account: address, amount: uint256) -> uint256:
     @notice Repays up to `amount` of `account`'s debt (anyone may repay for anyone); more than the debt is cut
             to the debt.
     @dev An exit: never blocked. A repayment of the whole debt clears the scaled debt; a partial one removes
-         floor(amount * WAD / index) scaled units, so the debt never drops by more than was paid. Reverts
-         "margin_engine: zero amount", "margin_engine: no debt".
+         floor(amount * WAD / index) scaled units, so the debt never drops by more than was paid. A partial
+         repayment must leave at least MIN_DEBT (as a liquidation must): no position too small to liquidate is
+         ever left. Reverts "margin_engine: zero amount", "margin_engine: no debt",
+         "margin_engine: leftover debt below minimum".
     @param account The borrower.
     @param amount The most to repay.
     @return The amount repaid.
@@ -486,6 +497,8 @@ def repay(account: address, amount: uint256) -> uint256:
     paid: uint256 = math._min(amount, debt)
     removed: uint256 = scaled
     if paid < debt:
+        # cannot underflow: paid < debt
+        assert unsafe_sub(debt, paid) >= MIN_DEBT, "margin_engine: leftover debt below minimum"
         removed = math._mul_div(paid, WAD, index, False)
     self._store(account, scaled - removed, position & MASK_128)  # checked: removed <= scaled (floor of less)
     self.total_scaled_debt -= removed  # checked: the total is the sum of the accounts' scaled debts
@@ -528,7 +541,7 @@ def liquidate(borrower: address, debt_to_cover: uint256, min_collateral_out: uin
     assert scaled != 0, "margin_engine: no debt"
     debt: uint256 = math._mul_div(scaled, index, WAD, True)
     coll: uint256 = position & MASK_128
-    price: uint256 = price_guard._price(False)
+    price: uint256 = price_guard._price(False, True)
     value: uint256 = math._mul_div(coll, price, PRICE_SCALE, False)
     assert value * THRESHOLD_BPS < debt * BPS, "margin_engine: position healthy"
 
@@ -606,7 +619,7 @@ def poke_price() -> uint256:
     @return The price in use.
     """
     circuit_breaker._check_price_move_allowed()
-    return price_guard._price(False)
+    return price_guard._price(False, True)
 
 
 @external
@@ -817,7 +830,8 @@ def scaled_debt(account: address) -> uint256:
 @view
 def _index_now() -> uint256:
     """
-    @notice The index after accrual at the current timestamp: index + ceil(index x rate x dt / WAD).
+    @notice The index after accrual at the current timestamp: min(index + ceil(index x rate x dt / WAD),
+            MAX_INDEX) (saturating, so that accrual never reverts: exits never fail on it).
     @return The index.
     """
     slot: uint256 = self._accrual
@@ -827,20 +841,23 @@ def _index_now() -> uint256:
         return index
     # cannot underflow: last is a past block.timestamp
     elapsed: uint256 = unsafe_sub(block.timestamp, last)
-    return index + math._mul_div(index, RATE_PER_SECOND * elapsed, WAD, True)
+    # No overflow: index <= MAX_INDEX < 2**192 and rate x elapsed < 2.5e10 x 2**64, so the product over WAD is
+    # below 2**192 x 4.7e29 / 1e18 < 2**236, and the sum below 2**237.
+    grown: uint256 = index + math._mul_div(index, RATE_PER_SECOND * elapsed, WAD, True)
+    return math._min(grown, MAX_INDEX)
 
 
 @internal
 def _accrue() -> uint256:
     """
     @notice Brings the index up to date (debt grows, rounded up) and returns it.
-    @dev The index must fit in 192 bits (checked by the conversion: a revert, never a wrap); block.timestamp fits in
-         64 bits for the next 500 billion years.
+    @dev The index is at most MAX_INDEX (saturating), so it fits in 192 bits; block.timestamp fits in 64 bits for
+         the next 500 billion years.
     @return The current index.
     """
     index: uint256 = self._index_now()
     if block.timestamp != self._accrual & MASK_64:
-        self._accrual = (convert(convert(index, uint192), uint256) << 64) | block.timestamp
+        self._accrual = (index << 64) | block.timestamp  # index <= MAX_INDEX < 2**192: fits its 192 bits
     return index
 
 
@@ -859,7 +876,8 @@ def _total_assets(index: uint256) -> uint256:
 def _check_healthy(account: address, coll: uint256):
     """
     @notice Reverts "margin_engine: health factor below one" if `account` has debt and value(coll) x threshold <
-            debt (the exact form of HF < 1). Without debt, no price is needed.
+            debt (the exact form of HF < 1). Without debt, no price is needed. The strict price is stored only
+            below NO_LIQUIDATION (the level table: prices do not move at levels 2 and 3).
     @param account The account.
     @param coll Its collateral after the change.
     """
@@ -867,7 +885,9 @@ def _check_healthy(account: address, coll: uint256):
     if scaled == 0:
         return
     debt: uint256 = math._mul_div(scaled, self._accrue(), WAD, True)
-    value: uint256 = math._mul_div(coll, price_guard._price(True), PRICE_SCALE, False)
+    # At NO_LIQUIDATION and above prices do not move: the strict price is validated without being stored.
+    store: bool = circuit_breaker.level < circuit_breaker.NO_LIQUIDATION
+    value: uint256 = math._mul_div(coll, price_guard._price(True, store), PRICE_SCALE, False)
     assert value * THRESHOLD_BPS >= debt * BPS, "margin_engine: health factor below one"
 
 

@@ -16,8 +16,19 @@
           one the record is summed over (now - WINDOW_SECONDS, now] and over this block, independently of the
           engine's buckets; the engine's own `block_usage()` and `window_used()` views are checked against the
           caps as well.
+        - each liquidation repays at most what the close factor allows for the health factor *before* the call
+          (the whole debt at HF <= 0.95 or below SMALL_POSITION, else half of it, rounded down). The limit is
+          computed here from the debt and collateral read before the call and the price the call used, with the
+          documented formula (not through `health_factor()` or `liquidation_room()`), and the repayment is measured
+          as the keeper's debt-token balance drop.
+        `resize` (a small position just under its LTV limit, below the block cap) and `liquidate_after_drop` (the
+        oracle recovers, a large or empty position is made small, a price drop into HF 0.92-1.00, then a
+        liquidation for a random amount, half the time above half the debt) make liquidations that the close
+        factor, not the caps, bounds common.
         `borrow_to_limit`, `liquidate_all` and `wait` (up to 1.25 windows) make binding caps and spans of about one
-        window, where a rolling window differs from a tumbling one, common.
+        window, where a rolling window differs from a tumbling one, common. Hostile actors (issue 14): an oracle
+        that goes silent, reverts, answers 0, 2**255 - 1 or a wild jump, a guardian that raises the breaker at any
+        time and an owner that lowers it only sometimes; the exit invariant lives in MarginInvariantTest.
 @dev Not for production. Cheatcodes are called from here (forge allows it from any contract).
 """
 
@@ -54,6 +65,13 @@ interface Engine:
     def CAP_PER_BLOCK() -> uint256: view
     def CAP_PER_WINDOW() -> uint256: view
     def WINDOW_SECONDS() -> uint256: view
+    def SMALL_POSITION() -> uint256: view
+    def THRESHOLD_BPS() -> uint256: view
+    def owner() -> address: view
+    def guardian() -> address: view
+    def level() -> uint256: view
+    def raise_level(new_level: uint256, reason: bytes32): nonpayable
+    def lower_level(new_level: uint256, reason: bytes32): nonpayable
 
 
 interface Token:
@@ -62,6 +80,7 @@ interface Token:
 
 interface Feed:
     def set_answer(answer: int256): nonpayable
+    def set_reverting(reverting_: bool): nonpayable
 
 
 VM: constant(Vm) = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D)
@@ -77,6 +96,8 @@ LENDERS: public(constant(address[2])) = [
 KEEPER: public(constant(address)) = 0x0000000000000000000000000000000000003001
 BPS: constant(uint256) = 10_000
 WAD: constant(uint256) = 10**18
+CLOSE_FACTOR_BPS: constant(uint256) = 5_000
+FULL_CLOSE_HF: constant(uint256) = 95 * 10**16
 # @notice The most liquidations the record walks back over (more than any run's depth: see foundry.toml).
 MAX_RECORDS: constant(uint256) = 1_024
 
@@ -91,6 +112,10 @@ debt_raised_by_liquidation: public(uint256)
 seized_above_entitlement: public(uint256)
 deficit_above_shortfall: public(uint256)
 cap_exceeded: public(uint256)
+close_factor_exceeded: public(uint256)
+# @notice Successful liquidations in the half-close band (HF before in (0.95, 1), debt >= SMALL_POSITION) that
+#         repaid exactly the close-factor limit (coverage: the close factor, not the request or the caps, bound them).
+close_factor_binding: public(uint256)
 # @notice Successful liquidations (to see that the fuzzer reaches them); also the length of the record below.
 liquidations: public(uint256)
 # @notice Liquidations after which the window cap was full with debt from more than one block (coverage: the
@@ -283,6 +308,142 @@ def liquidate_all(cover: uint256):
         self._liquidate(borrower, cover)
 
 
+@external
+def feed_silent(seconds: uint256):
+    """
+    @notice The oracle goes silent: up to three hours pass (past the heartbeat and the grace period) in one new
+            block with no new round.
+    """
+    extcall VM.warp(block.timestamp + seconds % 10_800 + 1)
+    extcall VM.roll(block.number + 1)
+
+
+@external
+def feed_reverting(on: bool):
+    """
+    @notice The oracle starts (or stops) reverting.
+    """
+    extcall FEED.set_reverting(on)
+
+
+@external
+def feed_hostile(kind: uint256, change_bps: uint256):
+    """
+    @notice The oracle publishes 0, 2**255 - 1 or a wild jump (up to -99% or +900% of the last good price).
+    """
+    k: uint256 = kind % 3
+    if k == 0:
+        extcall FEED.set_answer(0)
+    elif k == 1:
+        extcall FEED.set_answer(max_value(int256))
+    else:
+        last: uint256 = staticcall ENGINE.last_good_price()
+        if change_bps % 2 == 0:
+            extcall FEED.set_answer(convert(last - last * (change_bps % 9_900) // BPS, int256))
+        else:
+            extcall FEED.set_answer(convert(last + last * (change_bps % 90_000) // BPS, int256))
+
+
+@external
+def guardian_raise(new_level: uint256):
+    """
+    @notice The guardian raises the breaker to any higher level, at any time (failures swallowed).
+    """
+    guardian: address = staticcall ENGINE.guardian()
+    self._call(guardian, abi_encode(new_level % 4, empty(bytes32), method_id=method_id("raise_level(uint256,bytes32)")))
+
+
+@external
+def owner_lower(new_level: uint256):
+    """
+    @notice The owner lowers the breaker (sometimes: runs where this is never called have an owner that never
+            lowers).
+    """
+    owner: address = staticcall ENGINE.owner()
+    self._call(owner, abi_encode(new_level % 4, empty(bytes32), method_id=method_id("lower_level(uint256,bytes32)")))
+
+
+@external
+def resize(who: uint256, size: uint256):
+    """
+    @notice A borrower's position becomes a small one just under its LTV limit (see `_resize`).
+    """
+    self._resize(BORROWERS[who % 3], size)
+
+
+@internal
+def _resize(borrower: address, size: uint256):
+    """
+    @notice `borrower`'s position becomes a small one just under its LTV limit: a debt between SMALL_POSITION and
+            CAP_PER_BLOCK (the keeper repays the excess, or the borrower borrows the difference) against collateral
+            worth debt / LTV at the last good price (the borrower deposits or withdraws the difference), HF about
+            threshold / LTV. A small debt lets a liquidation exceed the close factor before the caps cut it; the
+            LTV-level collateral lets a drop of 6-12% put it in the half-close band. Failures are swallowed.
+    @param borrower The borrower.
+    @param size Chooses the debt.
+    """
+    small: uint256 = staticcall ENGINE.SMALL_POSITION()
+    target: uint256 = small + size % (staticcall ENGINE.CAP_PER_BLOCK() - small + 1)
+    price: uint256 = staticcall ENGINE.last_good_price()
+    if price == 0:
+        return
+    debt: uint256 = staticcall ENGINE.debt_of(borrower)
+    if debt > target:
+        self._call(KEEPER, abi_encode(borrower, debt - target, method_id=method_id("repay(address,uint256)")))
+        debt = staticcall ENGINE.debt_of(borrower)
+    # Collateral worth target / LTV: the value ceil(target x BPS / LTV), then the collateral for it, rounded up
+    # (so that the engine's rounded-down value still covers it).
+    scale: uint256 = staticcall ENGINE.PRICE_SCALE()
+    ltv: uint256 = staticcall ENGINE.LTV_BPS()
+    need: uint256 = (target * BPS + ltv - 1) // ltv
+    keep: uint256 = (need * scale + price - 1) // price
+    held: uint256 = staticcall ENGINE.collateral(borrower)
+    if held < keep:
+        self._call(borrower, abi_encode(keep - held, method_id=method_id("deposit(uint256)")))
+    if debt < target and self._call(borrower, abi_encode(target - debt, method_id=method_id("borrow(uint256)"))):
+        self._check_healthy(borrower)
+    held = staticcall ENGINE.collateral(borrower)
+    if held > keep and self._call(borrower, abi_encode(held - keep, method_id=method_id("withdraw_collateral(uint256)"))):
+        self._check_healthy(borrower)
+
+
+@external
+def liquidate_after_drop(who: uint256, hf_bps: uint256, cover: uint256):
+    """
+    @notice The oracle recovers (stops reverting and republishes the last good price a block later); a position
+            with no debt or one too large for the close factor to bind under the block cap is first made small
+            (`_resize`, sized by `cover`); one block later the oracle publishes a price that puts the borrower's
+            health factor at 0.92 to 1.00 (5/8 of the time in the half-close band above 0.95; the move is kept
+            within +-49% of the last good price so that the guard takes it at once), and the keeper liquidates it
+            for up to about `cover` (1 to the debt + 2: half the time more than half the debt), with the
+            per-liquidation checks around it.
+    """
+    borrower: address = BORROWERS[who % 3]
+    last: uint256 = staticcall ENGINE.last_good_price()
+    if last == 0:
+        return
+    extcall FEED.set_reverting(False)
+    extcall VM.warp(block.timestamp + 12)
+    extcall VM.roll(block.number + 1)
+    extcall FEED.set_answer(convert(last, int256))
+    debt: uint256 = staticcall ENGINE.debt_of(borrower)
+    if debt == 0 or debt > staticcall ENGINE.CAP_PER_BLOCK():
+        self._resize(borrower, cover)
+        debt = staticcall ENGINE.debt_of(borrower)
+    coll: uint256 = staticcall ENGINE.collateral(borrower)
+    if debt == 0 or coll == 0:
+        return
+    extcall VM.warp(block.timestamp + 12)
+    extcall VM.roll(block.number + 1)
+    # HF = coll x price / scale x threshold / (debt x BPS), so price = hf x debt x scale / (threshold x coll)
+    # (hf in bps; rounded down: a lower price, a lower HF).
+    hf: uint256 = 9_200 + hf_bps % 800
+    price: uint256 = hf * debt * staticcall ENGINE.PRICE_SCALE() // (staticcall ENGINE.THRESHOLD_BPS() * coll)
+    price = max(min(price, last + last * 4_900 // BPS), last - last * 4_900 // BPS)
+    extcall FEED.set_answer(convert(max(price, 1), int256))
+    self._liquidate(borrower, cover)
+
+
 @internal
 def _liquidate(borrower: address, cover: uint256):
     """
@@ -293,15 +454,31 @@ def _liquidate(borrower: address, cover: uint256):
     debt_before: uint256 = staticcall ENGINE.debt_of(borrower)
     coll_before: uint256 = staticcall ENGINE.collateral(borrower)
     deficit_before: uint256 = staticcall ENGINE.deficit()
-    price: uint256 = staticcall ENGINE.last_good_price()
     amount: uint256 = cover % (debt_before + 2) + 1
     cash_before: uint256 = staticcall ENGINE.cash()
+    paid_before: uint256 = staticcall IERC20(DEBT).balanceOf(KEEPER)
     if not self._call(KEEPER, abi_encode(borrower, amount, empty(uint256), method_id=method_id("liquidate(address,uint256,uint256)"))):
         return
     n: uint256 = self.liquidations
     self.liquidations = n + 1
-    # The price used is the one accepted by this call (the guard may have taken a new round).
-    price = staticcall ENGINE.last_good_price()
+    # The price used is the one accepted by this call (the guard may have taken a new round): a successful
+    # lenient read leaves it as the last good price.
+    price: uint256 = staticcall ENGINE.last_good_price()
+    scale: uint256 = staticcall ENGINE.PRICE_SCALE()
+    # The close factor for the health factor before the call, computed here from the documented formula (not
+    # through the engine's views): HF = floor(floor(coll x price / scale) x threshold x WAD / (debt x BPS));
+    # the whole debt at HF <= 0.95 or for a debt below SMALL_POSITION, else half of it, rounded down.
+    max_close: uint256 = debt_before
+    value: uint256 = coll_before * price // scale
+    hf_before: uint256 = value * staticcall ENGINE.THRESHOLD_BPS() * WAD // (debt_before * BPS)
+    if debt_before >= staticcall ENGINE.SMALL_POSITION() and hf_before > FULL_CLOSE_HF:
+        max_close = debt_before * CLOSE_FACTOR_BPS // BPS
+    # What was repaid: the keeper's debt-token balance drop (the tokens taken by the call).
+    taken: uint256 = paid_before - staticcall IERC20(DEBT).balanceOf(KEEPER)
+    if taken > max_close:
+        self.close_factor_exceeded += 1
+    elif taken == max_close and max_close < debt_before:
+        self.close_factor_binding += 1
     debt_after: uint256 = staticcall ENGINE.debt_of(borrower)
     seized: uint256 = coll_before - staticcall ENGINE.collateral(borrower)
     bad: uint256 = staticcall ENGINE.deficit() - deficit_before
@@ -310,7 +487,6 @@ def _liquidate(borrower: address, cover: uint256):
     # repaid = debt removed minus written off (exact without interest, which the invariant test runs without);
     # seized x price x BPS <= repaid x bonus x scale.
     repaid: uint256 = debt_before - debt_after - bad
-    scale: uint256 = staticcall ENGINE.PRICE_SCALE()
     bonus: uint256 = staticcall ENGINE.BONUS_BPS()
     if seized * price * BPS > repaid * bonus * scale:
         self.seized_above_entitlement += 1

@@ -101,11 +101,11 @@ def test_supply_after_interest_rounding_to_zero_shares_reverts():
             "margin_engine: zero shares" (a deposit never silently donates).
     """
     cfg: MarginEngine.MarketConfig = fx._config()
-    cfg.rate_per_second = 10**12
+    cfg.rate_per_second = 25 * 10**9
     fx._deploy_market(cfg)
     fx._supply(LENDER, 100 * USDC)
     fx._open(ALICE, 1_000 * ETH, 50 * USDC)
-    extcall VM.warp(block.timestamp + 10**13)
+    extcall VM.warp(block.timestamp + 10**14)
     extcall fx.debt.mint(LENDER2, 1)
     extcall VM.startPrank(LENDER2)
     extcall fx.debt.approve(fx.engine.address, 1)

@@ -3,10 +3,12 @@
 @title MarginInvariantTest
 @notice Invariants of MarginEngine under random sequences of supplies, withdrawals, deposits, borrows, repayments,
         collateral moves, price moves, time and liquidations (contracts/mocks/MarginHandler.vy), with caps of 4,000
-        USDC per block and 8,000 per rolling window of 30 minutes (small enough to bind): the accounting identity with its dust bound, the sum of debts against
-        the total, no debt without collateral, and the per-action properties counted by the handler (no actor left
-        unhealthy, liquidations never raise debt, never seize above the entitlement, never write off more than the
-        shortfall, caps never exceeded over any span of the window's length, on the handler's record of liquidations).
+        USDC per block and 8,000 per rolling window of 30 minutes (small enough to bind): the accounting identity
+        with its dust bound, the sum of debts against the total, no debt without collateral, and the per-action
+        properties counted by the handler (no actor left unhealthy, liquidations never raise debt, never seize
+        above the entitlement, never write off more than the shortfall, never repay more than the close factor
+        allows for the health factor before the call, caps never exceeded over any span of the window's length,
+        on the handler's record of liquidations).
 """
 
 from .interfaces import IVm
@@ -131,3 +133,76 @@ def invariant_caps_never_exceeded():
     """
     assert staticcall self.handler.cap_exceeded() == 0
 
+
+
+@external
+@view
+def invariant_close_factor_respected():
+    """
+    @notice No liquidation repaid more than the close factor allowed for the health factor before the call: the
+            handler computes the limit itself from the debt and collateral before the call and the price the call
+            used (half the debt, rounded down, unless HF <= 0.95 or the debt is below SMALL_POSITION) and measures
+            the repayment as the keeper's token balance drop.
+    """
+    assert staticcall self.handler.close_factor_exceeded() == 0, "close factor exceeded"
+
+
+@internal
+def _prank_call(actor: address, data: Bytes[200]) -> bool:
+    """
+    @notice Calls the engine as `actor`.
+    @param actor The caller.
+    @param data The calldata.
+    @return Whether the call succeeded.
+    """
+    extcall fx.VM.prank(actor)
+    return raw_call(fx.engine.address, data, revert_on_failure=False)
+
+
+@external
+def invariant_every_wei_exits():
+    """
+    @notice Liveness (issue 14): whatever the oracle (silent, reverting, 0, 2**255 - 1, a wild jump) and the
+            breaker (any level, the owner never lowering), every deposited wei can be withdrawn by someone entitled
+            to it, at once (the exits need no price and no breaker change, so the documented maximum delay is 0):
+            each borrower repays its whole debt and withdraws all its collateral, each lender redeems all its
+            shares for at least what they were worth before, the owner collects the fees; then the engine holds no
+            collateral and its cash is the virtual-share dust (at most 3 wei). Runs on a state snapshot that is
+            restored before the checks.
+    """
+    e: address = fx.engine.address
+    worth: uint256[2] = empty(uint256[2])
+    held: uint256[2] = empty(uint256[2])
+    for i: uint256 in range(2):
+        lender: address = staticcall self.handler.LENDERS(i)
+        held[i] = staticcall fx.engine.shares(lender)
+        worth[i] = staticcall fx.engine.convert_to_assets(held[i])
+    snapshot: uint256 = abi_decode(
+        raw_call(fx.VM.address, method_id("snapshotState()"), max_outsize=32), uint256
+    )
+    failed: uint256 = 0
+    short: uint256 = 0
+    for i: uint256 in range(3):
+        borrower: address = staticcall self.handler.BORROWERS(i)
+        debt: uint256 = staticcall fx.engine.debt_of(borrower)
+        if debt != 0 and not self._prank_call(borrower, abi_encode(borrower, debt, method_id=method_id("repay(address,uint256)"))):
+            failed += 1
+        coll: uint256 = staticcall fx.engine.collateral(borrower)
+        if coll != 0 and not self._prank_call(borrower, abi_encode(coll, method_id=method_id("withdraw_collateral(uint256)"))):
+            failed += 1
+    for i: uint256 in range(2):
+        lender: address = staticcall self.handler.LENDERS(i)
+        before: uint256 = staticcall fx.debt.balanceOf(lender)
+        if held[i] != 0 and not self._prank_call(lender, abi_encode(held[i], method_id=method_id("withdraw(uint256)"))):
+            failed += 1
+        if staticcall fx.debt.balanceOf(lender) - before < worth[i]:
+            short += 1
+    if not self._prank_call(self, abi_encode(self, method_id=method_id("collect_fees(address)"))):
+        failed += 1
+    coll_left: uint256 = staticcall fx.coll.balanceOf(e)
+    cash_left: uint256 = staticcall fx.engine.cash()
+    restored: Bytes[32] = raw_call(fx.VM.address, abi_encode(snapshot, method_id=method_id("revertToState(uint256)")), max_outsize=32)
+    assert failed == 0, "an exit failed"
+    assert short == 0, "a lender short"
+    assert coll_left == 0, "collateral left"
+    assert cash_left <= 3, "cash left"

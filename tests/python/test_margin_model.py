@@ -3,6 +3,7 @@ run on Anvil and in the model side by side, compared to the wei after every step
 
 from __future__ import annotations
 
+import math
 import random
 from fractions import Fraction
 
@@ -183,7 +184,7 @@ def _random_step(market: MarginMarket, rng: random.Random) -> None:
 def test_differential_random_scenarios(anvil: Anvil, artifacts: ArtifactStore, seed: int) -> None:
     rng = random.Random(seed)
     cfg = MarketConfig(
-        rate_per_second=rng.choice([0, 3_170_979_198, 10**11]),
+        rate_per_second=rng.choice([0, 3_170_979_198, 25 * 10**9]),
         cap_per_block=rng.choice([1_500 * USDC, 10**28]),
         cap_per_window=rng.choice([4_000 * USDC, 10**28]),
         window_seconds=600,
@@ -305,3 +306,48 @@ def test_differential_rolling_window_edges(anvil: Anvil, artifacts: ArtifactStor
     assert _repaid(liquidate((head + 5) * 150)) == 700 * USDC
     assert m.window_buckets() == [700 * USDC, 0, 0, 0, 800 * USDC]
     market.compare()
+
+
+def test_index_bound_100_years_any_accrual_pattern() -> None:
+    """At MAX_RATE_PER_SECOND the index stays below 2**192 for 100 years whatever the accrual pattern.
+
+    Each accrual over dt seconds sets index' = index + ceil(index * r * dt) <= index * (1 + r * dt) + 1 with
+    r = rate / WAD, and 1 + r * dt <= exp(r * dt); with u = index + 1 / r this gives u' <= u * exp(r * dt), so after
+    T seconds in total, whatever the split, index <= (WAD + 1 / r) * exp(r * T). The bound is checked with a
+    safety factor of 1e5, and the model's daily accrual over 100 years lands under it.
+    """
+    from settlekit.model.margin import MAX_INDEX, MAX_RATE_PER_SECOND
+
+    r = MAX_RATE_PER_SECOND / WAD
+    years_100 = 100 * 365 * 86_400 + 25 * 86_400
+    bound = (WAD + 1 / r) * math.exp(r * years_100)
+    assert bound * 10**5 < MAX_INDEX
+    model = MarginModel.create(
+        MarketConfig(rate_per_second=MAX_RATE_PER_SECOND), price_scale_for(18, 6, 8), Feed(2_000 * 10**8, 0), 0
+    )
+    for day in range(1, 36_526):
+        model.now = day * 86_400
+        model._accrue()
+    assert 10**34 * WAD < model.borrow_index < bound
+    model.now += 10**15  # far past the horizon: saturates, never raises
+    assert model.index_now() == MAX_INDEX
+
+
+def test_model_guard_ties_a_jump_to_its_value_and_survives_a_failed_feed() -> None:
+    """The model's guard: a different jump restarts the confirmation; a failed feed or an answer above 2**128 - 1
+    falls back to the last good price (lenient) or raises the strict reason."""
+    from settlekit.model.margin import PriceGuard
+
+    guard = PriceGuard(3_600, 5_000, 7_200, 600, last_good_price=2_000, last_good_updated_at=0)
+    assert guard.price(Feed(3_400, 10), 10, False) == (2_000, 3)
+    assert guard.price(Feed(800, 5 * 86_400), 5 * 86_400, False) == (2_000, 3)
+    assert (guard.pending_since, guard.pending_price) == (5 * 86_400, 800)
+    with pytest.raises(MarginRevert, match="price_guard: price deviation"):
+        guard.price(Feed(900, 5 * 86_400 + 600), 5 * 86_400 + 600, True)
+    assert guard.price(Feed(805, 5 * 86_400 + 601), 5 * 86_400 + 601, True) == (805, None)
+    assert guard.price(Feed(0, 0, failed=True), 5 * 86_400 + 700, False) == (805, 4)
+    assert guard.price(Feed(2**255 - 1, 5 * 86_400 + 700), 5 * 86_400 + 700, False) == (805, 5)
+    with pytest.raises(MarginRevert, match="price_guard: feed failed"):
+        guard.price(Feed(0, 0, failed=True), 5 * 86_400 + 700, True)
+    with pytest.raises(MarginRevert, match="price_guard: price out of range"):
+        guard.price(Feed(2**128, 5 * 86_400 + 700), 5 * 86_400 + 700, True)

@@ -22,6 +22,13 @@ MAX_UINT = 2**256 - 1
 REJECT_NON_POSITIVE = 1
 REJECT_STALE = 2
 REJECT_DEVIATION = 3
+REJECT_FEED_FAILED = 4
+REJECT_OUT_OF_RANGE = 5
+MAX_ANSWER = 2**128 - 1
+CONFIRMATION_BAND_BPS = 100
+MAX_RATE_PER_SECOND = 25 * 10**9
+MAX_INDEX = 2**192 - 1
+NO_LIQUIDATION = 2
 WINDOW_BUCKETS = 4
 MASK_96 = 2**96 - 1
 
@@ -107,7 +114,7 @@ def validate_config(cfg: MarketConfig) -> None:
         and cfg.cap_per_block <= cfg.cap_per_window
         and cfg.cap_per_window < 2**96
         and cfg.window_seconds != 0
-        and cfg.rate_per_second <= 10**12,
+        and cfg.rate_per_second <= MAX_RATE_PER_SECOND,
         "margin_engine: invalid config",
     )
 
@@ -121,10 +128,37 @@ def price_scale_for(collateral_decimals: int, debt_decimals: int, feed_decimals:
 
 @dataclass
 class Feed:
-    """The aggregator's latest round as the guard sees it."""
+    """The aggregator's latest round as the guard sees it; ``failed`` when the call reverts (or returns too little)."""
 
     answer: int
     updated_at: int
+    failed: bool = False
+
+
+def reject_reason(feed: Feed, now: int, heartbeat: int) -> int:
+    """price_guard._reject_reason: why the round is not usable at all (0 if it is)."""
+    if feed.failed:
+        return REJECT_FEED_FAILED
+    if feed.answer <= 0:
+        return REJECT_NON_POSITIVE
+    if feed.answer > MAX_ANSWER:
+        return REJECT_OUT_OF_RANGE
+    if feed.updated_at > now or now - feed.updated_at > heartbeat:
+        return REJECT_STALE
+    return 0
+
+
+def check_strict(reason: int) -> None:
+    """price_guard._check_strict: the strict read's revert for ``reason``."""
+    _require(reason != REJECT_FEED_FAILED, "price_guard: feed failed")
+    _require(reason != REJECT_NON_POSITIVE, "price_guard: non-positive price")
+    _require(reason != REJECT_OUT_OF_RANGE, "price_guard: price out of range")
+    _require(reason != REJECT_STALE, "price_guard: stale price")
+
+
+def beyond(price: int, reference: int, bound_bps: int) -> bool:
+    """price_guard._beyond: |price - reference| / reference > bound_bps / BPS, exactly."""
+    return abs(price - reference) * BPS > bound_bps * reference
 
 
 @dataclass
@@ -138,35 +172,35 @@ class PriceGuard:
     last_good_price: int = 0
     last_good_updated_at: int = 0
     pending_since: int = 0
+    pending_price: int = 0
 
-    def price(self, feed: Feed, now: int, strict: bool) -> tuple[int, int | None]:
-        """price_guard._price: the price used and the PriceRejected reason (None if not rejected). Mutates."""
+    def price(self, feed: Feed, now: int, strict: bool, store: bool = True) -> tuple[int, int | None]:
+        """price_guard._price: the price used and the PriceRejected reason (None if not rejected). Mutates
+        (only with ``store``, or a lenient read's pending jump)."""
         answer, updated_at = feed.answer, feed.updated_at
-        reason = 0
-        if answer <= 0:
-            reason = REJECT_NON_POSITIVE
-        elif updated_at > now or now - updated_at > self.heartbeat:
-            reason = REJECT_STALE
+        reason = reject_reason(feed, now, self.heartbeat)
         if reason:
-            _require(not strict or reason != REJECT_NON_POSITIVE, "price_guard: non-positive price")
-            _require(not strict, "price_guard: stale price")
+            if strict:
+                check_strict(reason)
             _require(now - self.last_good_updated_at <= self.grace_period, "price_guard: no usable price")
             return self.last_good_price, reason
         last = self.last_good_price
         if updated_at <= self.last_good_updated_at:
             return last, None
-        move = abs(answer - last)
-        if move * BPS > self.max_deviation_bps * last:
+        if beyond(answer, last, self.max_deviation_bps):
             since = self.pending_since
-            confirmed = since != 0 and now - since >= self.confirmation_window
-            if not confirmed:
+            if since == 0 or beyond(answer, self.pending_price, CONFIRMATION_BAND_BPS):
                 _require(not strict, "price_guard: price deviation")
-                if since == 0:
-                    self.pending_since = now
+                self.pending_since = now
+                self.pending_price = answer
                 return last, REJECT_DEVIATION
-        self.last_good_price = answer
-        self.last_good_updated_at = updated_at
-        self.pending_since = 0
+            if now - since < self.confirmation_window:
+                _require(not strict, "price_guard: price deviation")
+                return last, REJECT_DEVIATION
+        if store:
+            self.last_good_price = answer
+            self.last_good_updated_at = updated_at
+            self.pending_since = 0
         return answer, None
 
 
@@ -205,21 +239,21 @@ class MarginModel:
     protocol_fees: int = 0
     cap_slots: tuple[int, int, int] = (0, 0, 0)
     rejections: list[int] = field(default_factory=list)
+    level: int = 0
 
     @classmethod
     def create(cls, cfg: MarketConfig, price_scale: int, feed: Feed, now: int, block: int = 0) -> MarginModel:
         """The constructor: validates, takes the first good price (strictly)."""
         validate_config(cfg)
         guard = PriceGuard(cfg.heartbeat, cfg.max_deviation_bps, cfg.grace_period, cfg.confirmation_window)
-        _require(feed.answer > 0, "price_guard: non-positive price")
-        _require(feed.updated_at <= now and now - feed.updated_at <= cfg.heartbeat, "price_guard: stale price")
+        check_strict(reject_reason(feed, now, cfg.heartbeat))
         guard.last_good_price = feed.answer
         guard.last_good_updated_at = feed.updated_at
         return cls(
             cfg=cfg,
             price_scale=price_scale,
             guard=guard,
-            feed=Feed(feed.answer, feed.updated_at),
+            feed=Feed(feed.answer, feed.updated_at, feed.failed),
             now=now,
             block=block,
             last_accrual=now,
@@ -244,6 +278,7 @@ class MarginModel:
             g.last_good_price,
             g.last_good_updated_at,
             g.pending_since,
+            g.pending_price,
             len(self.rejections),
         )
 
@@ -263,6 +298,7 @@ class MarginModel:
             self.guard.last_good_price,
             self.guard.last_good_updated_at,
             self.guard.pending_since,
+            self.guard.pending_price,
             n,
         ) = s  # type: ignore[assignment]
         del self.rejections[int(n) :]  # type: ignore[call-overload]
@@ -281,7 +317,8 @@ class MarginModel:
         if self.now == self.last_accrual:
             return self.borrow_index
         elapsed = self.now - self.last_accrual
-        return self.borrow_index + mul_div(self.borrow_index, self.cfg.rate_per_second * elapsed, WAD, True)
+        grown = self.borrow_index + mul_div(self.borrow_index, self.cfg.rate_per_second * elapsed, WAD, True)
+        return min(grown, MAX_INDEX)
 
     def debt_of(self, account: str) -> int:
         return mul_div(self.scaled_debt.get(account, 0), self.index_now(), WAD, True)
@@ -346,8 +383,8 @@ class MarginModel:
             self.borrow_index = self.index_now()
             self.last_accrual = self.now
 
-    def _price(self, strict: bool) -> int:
-        price, reason = self.guard.price(self.feed, self.now, strict)
+    def _price(self, strict: bool, store: bool = True) -> int:
+        price, reason = self.guard.price(self.feed, self.now, strict, store)
         if reason is not None:
             self.rejections.append(reason)
         return price
@@ -358,7 +395,7 @@ class MarginModel:
             return
         self._accrue()
         debt = mul_div(scaled, self.borrow_index, WAD, True)
-        value = self.value(coll, self._price(True))
+        value = self.value(coll, self._price(True, self.level < NO_LIQUIDATION))
         _require(value * self.cfg.threshold_bps >= debt * BPS, "margin_engine: health factor below one")
 
     # --- entry points -----------------------------------------------------------------------------------------
@@ -445,6 +482,8 @@ class MarginModel:
             _require(scaled != 0, "margin_engine: no debt")
             debt = mul_div(scaled, index, WAD, True)
             paid = min(amount, debt)
+            if paid < debt:
+                _require(debt - paid >= self.cfg.min_debt, "margin_engine: leftover debt below minimum")
             removed = scaled if paid >= debt else mul_div(paid, WAD, index, False)
             self.scaled_debt[account] = scaled - removed
             self.total_scaled_debt -= removed
@@ -542,6 +581,7 @@ class MarginModel:
                     "last_good_price",
                     "last_good_updated_at",
                     "pending_since",
+                    "pending_price",
                 )
             }
         )

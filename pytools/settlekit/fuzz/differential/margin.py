@@ -434,6 +434,7 @@ class MarginWorld:
             elif level >= self.level:
                 raise Expected("circuit_breaker: level not lower")
             old, self.level = self.level, level
+            self.model.level = level  # the model stores no price at level >= 2 (health-checked exits)
             return (), [(LABEL_ENGINE, "CircuitBreakerLevelChanged", (old, level, caller, reason))]
 
         name = "raise_level" if raising else "lower_level"
