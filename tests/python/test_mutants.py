@@ -210,3 +210,29 @@ def test_no_return_token_mutant_compiles_and_the_safe_token_suite_kills_it(tmp_p
     assert failures, completed.stdout[-3000:]
     assert "no_return_token" in failures[0]
     assert "returned malformed data" in failures[0]
+
+
+MARGIN_INVARIANT_CONTRACTS = {"MarginEngine.vy", "MarginHandler.vy", "MockAggregator.vy", "MockERC20.vy"}
+
+
+def test_close_factor_on_collateral_value_is_caught_by_the_margin_invariant(tmp_path: Path) -> None:
+    """Issue 13: the forge invariant layer itself (not only unit tests) catches a close factor applied to the
+    collateral value: the handler checks each liquidation against the limit it computes from the debt before it."""
+    mutant = get_mutant("close-factor-on-collateral-value")
+    dest = apply_mutant(REPO, mutant, tmp_path / "copy", forge_tests=["MarginInvariantTest.vy"])
+    for path in [*(dest / "contracts").glob("*.vy"), *(dest / "contracts" / "mocks").glob("*.vy")]:
+        if path.name not in MARGIN_INVARIANT_CONTRACTS:
+            path.unlink()
+    project = Project(REPO)
+    env = {**tool_environment(project), "FOUNDRY_PROFILE": "quick"}
+    forge = find_tool("forge", project)
+    argv = [str(forge.path), "test", "--match-path", "tests/forge/MarginInvariantTest.vy"]
+    argv += ["--match-test", "invariant_close_factor_respected", "--fail-fast"]
+    argv += ["--out", str(dest / "out"), "--cache-path", str(dest / "cache")]
+    completed = subprocess.run(argv, cwd=dest, env=env, capture_output=True, text=True, timeout=900, check=False)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-4000:]
+    failures = [line for line in completed.stdout.splitlines() if line.startswith("[FAIL")]
+    assert failures, output[-4000:]
+    assert failures[0] == "[FAIL: close factor exceeded]", output[-4000:]
+    assert "invariant_close_factor_respected() (runs:" in output, output[-4000:]

@@ -325,7 +325,7 @@ MUTANTS: tuple[Mutant, ...] = (
         file=MARGIN,
         original="max_close = math._bps_of(debt, CLOSE_FACTOR_BPS, False)",
         replacement="max_close = math._bps_of(value, CLOSE_FACTOR_BPS, False)",
-        forge_tests=("MarginLiquidationTest.vy",),
+        forge_tests=("MarginLiquidationTest.vy", "MarginInvariantTest.vy"),
     ),
     Mutant(
         id="health-factor-view-rounded-up",
