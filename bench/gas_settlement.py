@@ -90,7 +90,7 @@ def _measure_shape(
         "cap": CAP,
         "max_payout_per_unit": MAX_PAYOUT_PER_UNIT,
         "expiry": expiry,
-        "sweep_deadline": expiry + 86_400,
+        "sweep_deadline": expiry + 8 * 86_400,
         "treasury": admin,
         "reporter": reporter.address,
         "guardian": admin,

@@ -191,7 +191,7 @@ def test_differential_random_scenarios(anvil: Anvil, artifacts: ArtifactStore, s
         cap=cap,
         max_payout_per_unit=m,
         expiry=expiry,
-        sweep_deadline=expiry + 86_400,
+        sweep_deadline=expiry + 8 * 86_400,
         treasury=treasury,
         reporter=admin,
         guardian=admin,

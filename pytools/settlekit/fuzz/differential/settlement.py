@@ -32,7 +32,7 @@ WRITER_FUNDS = 2**200
 START = 1_700_000_000
 EXPIRY_IN = 1_000
 WINDOW = 600
-SWEEP_AFTER = 5_000
+SWEEP_AFTER = WINDOW + 7 * 86_400 + 5_000  # the sweep deadline must leave MIN_CLAIM_PERIOD after the window
 MAX_ROUND_SCAN = 16
 # (decimals, strike, cap, max payout per unit): a 6- and an 18-decimal collateral, odd payouts so rounding bites
 TERMS = [
