@@ -536,8 +536,7 @@ def claim_for(holders: DynArray[address, MAX_BATCH]) -> uint256:
         if units == 0:
             continue
         self.balanceOf[holder] = 0
-        # cannot overflow: units * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
-        payout: uint256 = math._mul_div(unsafe_mul(units, t.max_payout_per_unit), numerator, t.cap, False)
+        payout: uint256 = self._holder_payout(t, units, numerator)
         if not safe_token._try_transfer(t.collateral, holder, payout):
             # the token reverted, so nothing moved: the holder keeps its units for a later claim
             self.balanceOf[holder] = units
@@ -865,6 +864,22 @@ def _fix(t: Terms, price: uint256, source: uint256, reference: uint256):
 
 
 @internal
+@pure
+def _holder_payout(t: Terms, units: uint256, numerator: uint256) -> uint256:
+    """
+    @notice What `units` are paid at payout numerator `numerator`: floor(units * MAX_PAYOUT_PER_UNIT * n / CAP).
+            The one place a holder's payout is computed (`claim`, `claim_for`, `claim_by_sig`).
+    @param t The terms.
+    @param units The holder's units.
+    @param numerator The payout numerator.
+    @return The payout.
+    """
+    # cannot overflow: units * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
+    payout: uint256 = math._mul_div(unsafe_mul(units, t.max_payout_per_unit), numerator, t.cap, False)
+    return payout
+
+
+@internal
 def _pay(t: Terms, holder: address, recipient: address, units: uint256, numerator: uint256) -> uint256:
     """
     @notice Clears `holder`'s units and sends their payout, rounded down, to `recipient`.
@@ -875,8 +890,7 @@ def _pay(t: Terms, holder: address, recipient: address, units: uint256, numerato
     @return The payout.
     """
     self.balanceOf[holder] = 0
-    # cannot overflow: units * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
-    payout: uint256 = math._mul_div(unsafe_mul(units, t.max_payout_per_unit), numerator, t.cap, False)
+    payout: uint256 = self._holder_payout(t, units, numerator)
     safe_token._safe_transfer(t.collateral, recipient, payout)
     log Claimed(holder=holder, recipient=recipient, units=units, payout=payout)
     return payout
