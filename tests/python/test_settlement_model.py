@@ -560,6 +560,7 @@ def test_differential_fallback_and_no_sends_to_the_series(
     _both_revert(series.functions.settle_fallback(), h1, model.settle_fallback, "settlement_series: fallback not open")
     _at(w3, times.fallback_opens_at, model)
     receipt = contracts.transact(series.functions.settle_fallback(), sender=h1)  # anyone, at HALTED
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
     assert model.settle_fallback() == 0
     (settled,) = _events(series, receipt, "Settled")
     assert tuple(settled.values()) == (0, 0, TERMS.cap, SOURCE_FALLBACK, 0)
@@ -575,6 +576,7 @@ def test_differential_fallback_and_no_sends_to_the_series(
     _both_revert(series.functions.sweep(), admin, model.sweep, "settlement_series: claims outstanding")
     _at(w3, model.late_sweep_at, model)
     receipt = contracts.transact(series.functions.sweep(), sender=admin)  # at HALTED: the guard has lapsed
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
     assert model.sweep() == 5 * m
     assert model.swept_late
     (swept,) = _events(series, receipt, "DustSwept")
@@ -610,7 +612,8 @@ def test_differential_breaker_bound_claim_period_and_refused_holder(
         assert on_chain.value.text == "circuit_breaker: price moves paused"
     _at(w3, times.guard_lapses_at, model)
     assert not model.breaker_holds
-    contracts.transact(series.functions.settle(1), sender=h1)  # at level 2: the bound has passed
+    receipt = contracts.transact(series.functions.settle(1), sender=h1)  # at level 2: the bound has passed
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
     model.settle(price)
     _timing_views(series, model)
     assert model.late_sweep_at == times.guard_lapses_at + MIN_CLAIM_PERIOD > times.sweep_deadline
@@ -633,10 +636,12 @@ def test_differential_breaker_bound_claim_period_and_refused_holder(
     _at(w3, times.sweep_deadline + 1, model)  # past SWEEP_DEADLINE, within the claim period: h2's claim is safe
     _both_revert(series.functions.sweep(), admin, model.sweep, "settlement_series: claims outstanding")
     contracts.transact(blacklist.functions.set_blocked(h2, False), sender=admin)
-    _at(w3, model.late_sweep_at - 1, model)
+    _at(w3, model.late_sweep_at - 2, model)
     contracts.transact(series.functions.claim(), sender=h2)
     model.claim(h2)
+    _at(w3, model.late_sweep_at - 1, model)  # the last second of the claim period
     receipt = contracts.transact(series.functions.sweep(), sender=admin)  # all claimed: the dust, not late
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
     dust = model.sweep()
     assert not model.swept_late
     assert dust < model.payouts
