@@ -593,8 +593,42 @@ class SettlementWorld:
         values = abi.functions[name].result(self.chain.view(to, abi.view_calldata(name, *args)))
         return values[0] if len(values) == 1 else values
 
+    def _drain_after_the_maximum_delays(self) -> None:
+        """Liveness, at the end of a sequence: from whatever state it left (any level, an owner that never lowers,
+        no usable round), wait out the documented delays and take every wei out through the exits, each step run
+        and compared like any other; every entitled exit must succeed and the series must end empty."""
+        spec, model = self.spec, self.spec.model
+        times = model.times or SeriesTimes(spec.expiry, WINDOW, spec.sweep_deadline)
+
+        def run(step: Step, done: Any, what: str) -> None:
+            self.execute(step)
+            self.check_invariants()
+            if not done():
+                raise Mismatch(f"step {self.step_no}: liveness: {what} refused after the maximum delays: {step}")
+
+        if spec.now < times.fallback_opens_at:
+            self.execute({"op": "warp", "seconds": times.fallback_opens_at - spec.now})
+        if not model.settled:
+            run({"op": "settle_fallback"}, lambda: model.settled, "settle_fallback")
+        if model.swept:
+            return
+        for i, person in enumerate(self.people):
+            if model.balances.get(person, 0):
+                run({"op": "claim", "holder": i}, lambda p=person: not model.balances.get(p, 0), "claim")
+            if model.written.get(person, 0):
+                run({"op": "reclaim", "writer": i}, lambda p=person: not model.written.get(p, 0), "reclaim")
+        if spec.now < model.late_sweep_at:
+            self.execute({"op": "warp", "seconds": model.late_sweep_at - spec.now})
+
+        def emptied() -> bool:
+            return model.swept and model.held == 0 == spec.tokens.get(self.series, 0)
+
+        run({"op": "sweep"}, emptied, "sweep")
+
     def check_invariants(self, full: bool = False) -> None:
         spec, model = self.spec, self.spec.model
+        if full:  # the end of a sequence: the liveness drain first, then the full comparison of the drained state
+            self._drain_after_the_maximum_delays()
         try:
             model.check_invariants()
         except AssertionError as error:
