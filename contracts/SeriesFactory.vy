@@ -117,7 +117,7 @@ def create_series(
     @param max_payout_per_unit Collateral wei per unit.
     @param expiry The expiry timestamp.
     @param settlement_window How long after expiry an oracle round stays fresh.
-    @param sweep_deadline When unclaimed collateral may be swept.
+    @param sweep_deadline When unclaimed collateral may be swept (>= expiry + window + MIN_CLAIM_PERIOD).
     @param treasury The receiver of the dust.
     @param reporter The signer of settlement reports (zero: oracle only).
     @param guardian The series' circuit-breaker guardian.
@@ -169,7 +169,7 @@ def create_series_from_blueprint(
     @param max_payout_per_unit Collateral wei per unit.
     @param expiry The expiry timestamp.
     @param settlement_window How long after expiry an oracle round stays fresh.
-    @param sweep_deadline When unclaimed collateral may be swept.
+    @param sweep_deadline When unclaimed collateral may be swept (>= expiry + window + MIN_CLAIM_PERIOD).
     @param treasury The receiver of the dust.
     @param reporter The signer of settlement reports (zero: oracle only).
     @param guardian The series' circuit-breaker guardian.

@@ -44,7 +44,8 @@ def __init__(
     @param max_payout_per_unit Collateral wei locked and paid at most per unit; nonzero.
     @param expiry The expiry timestamp; not in the past.
     @param settlement_window How long after expiry an oracle round still counts as fresh.
-    @param sweep_deadline When unclaimed collateral may be swept; at or after expiry.
+    @param sweep_deadline When unclaimed collateral may be swept; at least expiry + settlement_window +
+           MIN_CLAIM_PERIOD (7 days), and never earlier than MIN_CLAIM_PERIOD after settlement.
     @param treasury The receiver of the dust; nonzero.
     @param reporter The signer of settlement reports (zero: oracle only).
     @param admin The owner; nonzero.

@@ -12,7 +12,11 @@
         n / CAP with n = clamp(price - STRIKE, 0, CAP). Holders then claim
         floor(units * MAX_PAYOUT_PER_UNIT * n / CAP), writers reclaim
         floor(written * MAX_PAYOUT_PER_UNIT * (CAP - n) / CAP), and the leftover (rounding dust, or after
-        `SWEEP_DEADLINE` everything unclaimed) goes to `TREASURY`.
+        max(`SWEEP_DEADLINE`, settlement + `MIN_CLAIM_PERIOD`) everything unclaimed) goes to `TREASURY`.
+        Liveness: the circuit breaker can hold settlement and the sweep back for at most `MAX_SETTLEMENT_DELAY`
+        after the settlement window; a series nobody settled by EXPIRY + SETTLEMENT_WINDOW + FALLBACK_DELAY can be
+        settled by anyone with `settle_fallback` (void: every writer gets its collateral back); exits are never
+        guarded. So every deposited wei can always end up with someone entitled to it (docs/settlement.md).
 @dev Terms are read once per call by `_terms()` and passed to the internals as a `Terms` struct:
      - terms in immutables (`_TERMS_IN_CODE` false): the full contract; `_terms()` returns the immutable `_TERMS`.
      - terms in code (`_TERMS_IN_CODE` true): the implementation of the clones. Each clone is an EIP-1167 proxy
@@ -25,7 +29,8 @@
      and the token balance of the series is at least that (donations are never counted). Every payout rounds
      down, so the sum of payouts never exceeds the collateral and the dust is below the number of payouts.
      Circuit breaker: mint is new risk, settlement is a price move, transfer and sweep are ordinary, and every
-     claim and reclaim is an exit (never guarded). Under DELEGATECALL every storage variable, the reentrancy lock,
+     claim and reclaim is an exit (never guarded). The settlement and sweep guards lapse at
+     EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY, whatever the level. Under DELEGATECALL every storage variable, the reentrancy lock,
      `self` (so the EIP-712 verifying contract) and every event belong to the proxy. See docs/settlement.md.
 """
 
@@ -96,6 +101,21 @@ DOMAIN_VERSION: public(constant(String[20])) = "1"
 SOURCE_ORACLE: public(constant(uint256)) = 1
 # @notice `Settled.source` for a price taken from a signed report.
 SOURCE_REPORT: public(constant(uint256)) = 2
+# @notice `Settled.source` for the fallback settlement (void: price 0, rate 0, every writer gets its collateral back).
+SOURCE_FALLBACK: public(constant(uint256)) = 3
+# @notice The shortest time holders get to claim after settlement before unclaimed units may be swept: the late
+#         sweep opens at max(SWEEP_DEADLINE, settled_at + MIN_CLAIM_PERIOD). Seven days.
+MIN_CLAIM_PERIOD: public(constant(uint256)) = 7 * 86_400
+# @notice The longest the circuit breaker can hold settlement and the sweep back: from
+#         EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY on, settle, settle_with_report and sweep ignore the
+#         level (exits never look at it). Seven days.
+MAX_SETTLEMENT_DELAY: public(constant(uint256)) = 7 * 86_400
+# @notice How long after the settlement window a series nobody settled waits before anyone may settle it with
+#         `settle_fallback`. Longer than MAX_SETTLEMENT_DELAY, so that for seven days before the fallback opens the
+#         ordinary settlement paths work at every breaker level. Fourteen days.
+FALLBACK_DELAY: public(constant(uint256)) = 14 * 86_400
+# @notice Upper bound on EXPIRY and SETTLEMENT_WINDOW (2**64 - 1 seconds), so every deadline sum fits easily.
+MAX_TIME: public(constant(uint256)) = 2**64 - 1
 # @notice How many rounds before the hinted one `settle` inspects to prove it is the first usable one.
 MAX_ROUND_SCAN: public(constant(uint256)) = 16
 # @notice The most holders `claim_for` pays in one call.
@@ -134,8 +154,11 @@ held: uint256
 total_reclaimed: public(uint256)
 # @notice Collateral wei swept to the treasury.
 total_swept: public(uint256)
-# @notice The settlement price, 0 until settled (a settlement price is always > 0).
+# @notice The settlement price: 0 until settled, and 0 after the fallback settlement (void); an oracle or reported
+#         settlement price is always > 0. Whether the series is settled is `settled_at != 0`.
 settlement_price: public(uint256)
+# @notice When the series was settled (any path); 0 while unsettled.
+settled_at: public(uint256)
 # @notice True once the treasury sweep has run; nothing can be claimed afterwards.
 swept: public(bool)
 
@@ -172,6 +195,12 @@ event Reclaimed:
     writer: indexed(address)
     units: uint256
     amount: uint256
+
+
+event ClaimSkipped:
+    holder: indexed(address)
+    units: uint256
+    payout: uint256
 
 
 event DustSwept:
@@ -321,7 +350,7 @@ def mint(units: uint256, receiver: address) -> uint256:
          Reverts "settlement_series: not initialized" on a clone that never went through `initialize` (its terms
          were never checked); every series the factory creates is initialised in its creation transaction.
     @param units The number of units to mint; nonzero.
-    @param receiver Who receives the long units; nonzero.
+    @param receiver Who receives the long units; nonzero and not the series itself.
     @return The collateral wei locked.
     """
     t: Terms = self._terms()
@@ -332,6 +361,7 @@ def mint(units: uint256, receiver: address) -> uint256:
     assert block.timestamp < t.expiry, "settlement_series: expired"
     assert units != 0, "settlement_series: zero units"
     assert receiver != empty(address), "settlement_series: zero address"
+    assert receiver != self, "settlement_series: receiver is the series"
     deposited: uint256 = self.total_deposited
     # rounds nowhere: both bounds are exact integer divisions used only as overflow guards (floor is conservative)
     assert units <= (max_value(uint256) - deposited) // t.max_payout_per_unit, "settlement_series: mint too large"
@@ -361,13 +391,14 @@ def mint(units: uint256, receiver: address) -> uint256:
 def transfer(receiver: address, units: uint256) -> bool:
     """
     @notice Moves `units` long units from the caller to `receiver`. Ordinary operation: blocked only at HALTED.
-    @param receiver The receiver; nonzero.
+    @param receiver The receiver; nonzero and not the series itself (units there could never be claimed).
     @param units The number of units.
     @return True.
     """
     circuit_breaker._check_not_halted()
     self._check_not_implementation()
     assert receiver != empty(address), "settlement_series: zero address"
+    assert receiver != self, "settlement_series: receiver is the series"
     balance: uint256 = self.balanceOf[msg.sender]
     assert balance >= units, "settlement_series: insufficient balance"
     # cannot underflow: balance >= units asserted above
@@ -388,14 +419,16 @@ def settle(round_id: uint80) -> uint256:
     """
     @notice Fixes the settlement price from oracle round `round_id`, which must be the first usable round at
             or after EXPIRY. Usable: answer > 0, updated in [EXPIRY, min(now, EXPIRY + SETTLEMENT_WINDOW)],
-            answered in its own round. The rounds before it are inspected (at most MAX_ROUND_SCAN) until one
-            updated before EXPIRY or a missing one is found; none of them may be usable. Price-moving step:
-            allowed at LIVE and NO_NEW_RISK.
+            answered in its own round. The rounds before it are inspected (at most MAX_ROUND_SCAN, missing
+            rounds included: a gap is walked over, not taken as the start of the feed) until one updated before
+            EXPIRY, or round 1, is reached; none of them may be usable. Price-moving step: allowed at LIVE and
+            NO_NEW_RISK until EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY, at every level from then on.
     @param round_id The hinted round (found off-chain).
     @return The settlement price.
     """
     t: Terms = self._terms()
-    circuit_breaker._check_price_move_allowed()
+    if block.timestamp < self._breaker_lapses_at(t):
+        circuit_breaker._check_price_move_allowed()
     self._check_settleable(t)
     answer: int256 = 0
     updated_at: uint256 = 0
@@ -418,7 +451,8 @@ def settle_with_report(price: uint256, nonce: uint256, deadline: uint256, v: uin
     @notice Fixes the settlement price from a report signed by REPORTER (EIP-712 SettlementReport for this
             series' EXPIRY and the reporter's next sequential nonce, valid up to `deadline`). The domain binds
             the chain id and this contract, so a report for another chain or series never verifies.
-            Price-moving step: allowed at LIVE and NO_NEW_RISK.
+            Price-moving step: allowed at LIVE and NO_NEW_RISK until EXPIRY + SETTLEMENT_WINDOW +
+            MAX_SETTLEMENT_DELAY, at every level from then on.
     @param price The reported settlement price, in feed units; nonzero.
     @param nonce The reporter's sequential nonce the report was signed for.
     @param deadline The last timestamp at which the report may be used.
@@ -428,7 +462,8 @@ def settle_with_report(price: uint256, nonce: uint256, deadline: uint256, v: uin
     @return The settlement price.
     """
     t: Terms = self._terms()
-    circuit_breaker._check_price_move_allowed()
+    if block.timestamp < self._breaker_lapses_at(t):
+        circuit_breaker._check_price_move_allowed()
     self._check_settleable(t)
     assert price != 0, "settlement_series: non-positive price"
     eip712._check_deadline(deadline)
@@ -437,6 +472,28 @@ def settle_with_report(price: uint256, nonce: uint256, deadline: uint256, v: uin
     eip712._check_signer(t.reporter, eip712._hash_typed_data(struct_hash), v, r, s)
     self._fix(t, price, SOURCE_REPORT, nonce)
     return price
+
+
+@external
+def settle_fallback() -> uint256:
+    """
+    @notice Settles a series nobody settled: callable by anyone from EXPIRY + SETTLEMENT_WINDOW + FALLBACK_DELAY
+            on, at every breaker level. The fallback voids the series: the rate is 0, so holders are owed nothing
+            and every writer reclaims exactly the collateral it locked (no rounding: floor(w * M * CAP / CAP)).
+            It reads no oracle, no signature and no caller input, so no oracle, reporter, guardian or owner can
+            make it fail, and the caller chooses nothing. Logs `Settled(0, 0, CAP, SOURCE_FALLBACK, 0)`.
+    @dev Why void rather than a price: every oracle-based rule can be blocked (a feed that reverts) or chosen
+         from (the feed moves while the caller waits); see docs/settlement.md, "Fallback settlement".
+    @return The settlement price, 0.
+    """
+    t: Terms = self._terms()
+    self._check_settleable(t)
+    # cannot overflow: EXPIRY and SETTLEMENT_WINDOW are at most MAX_TIME (2**64 - 1), checked at creation
+    opens: uint256 = unsafe_add(unsafe_add(t.expiry, t.settlement_window), FALLBACK_DELAY)
+    assert block.timestamp >= opens, "settlement_series: fallback not open"
+    self.settled_at = block.timestamp
+    log Settled(price=0, payout_numerator=0, payout_denominator=t.cap, source=SOURCE_FALLBACK, reference=0)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +520,10 @@ def claim() -> uint256:
 def claim_for(holders: DynArray[address, MAX_BATCH]) -> uint256:
     """
     @notice Pays each listed holder its own units at the settlement rate (to the holder itself). Holders with
-            no units (or listed twice) are skipped, so one stale entry never blocks a batch. An exit.
+            no units (or listed twice) are skipped, so one stale entry never blocks a batch. A holder the
+            collateral token refuses to pay (its transfer reverts, e.g. a blacklisted address) is skipped too:
+            its units stay, `ClaimSkipped` is logged, and it can still claim later (`claim_by_sig` lets it name
+            another recipient). A token that returns false or malformed data still reverts the batch. An exit.
     @param holders The holders to pay.
     @return The total collateral wei paid.
     """
@@ -475,10 +535,18 @@ def claim_for(holders: DynArray[address, MAX_BATCH]) -> uint256:
         units: uint256 = self.balanceOf[holder]
         if units == 0:
             continue
+        self.balanceOf[holder] = 0
+        payout: uint256 = self._holder_payout(t, units, numerator)
+        if not safe_token._try_transfer(t.collateral, holder, payout):
+            # the token reverted, so nothing moved: the holder keeps its units for a later claim
+            self.balanceOf[holder] = units
+            log ClaimSkipped(holder=holder, units=units, payout=payout)
+            continue
+        log Claimed(holder=holder, recipient=holder, units=units, payout=payout)
         # cannot overflow: the units of distinct holders sum to at most totalSupply
         total_units = unsafe_add(total_units, units)
         # cannot overflow: the payouts sum to at most total_deposited
-        total_payout = unsafe_add(total_payout, self._pay(t, holder, holder, units, numerator))
+        total_payout = unsafe_add(total_payout, payout)
     self._book_claims(total_units, total_payout)
     return total_payout
 
@@ -491,7 +559,7 @@ def claim_by_sig(
     @notice Pays `holder`'s units to `recipient` from the holder's EIP-712 Claim signature, relayed by anyone.
             The nonce is unordered, so many relayed claims can be in flight at once. An exit.
     @param holder The holder who signed.
-    @param recipient Who receives the payout; nonzero.
+    @param recipient Who receives the payout; nonzero and not the series itself.
     @param nonce The holder's unordered nonce for this claim.
     @param deadline The last timestamp at which the claim may be relayed.
     @param v The signature's recovery id.
@@ -502,6 +570,7 @@ def claim_by_sig(
     t: Terms = self._terms()
     numerator: uint256 = self._check_claimable(t)
     assert recipient != empty(address), "settlement_series: zero address"
+    assert recipient != self, "settlement_series: receiver is the series"
     eip712._check_deadline(deadline)
     nonce_book._use_unordered_nonce(holder, nonce)
     struct_hash: bytes32 = keccak256(abi_encode(CLAIM_TYPEHASH, holder, recipient, nonce, deadline))
@@ -545,14 +614,17 @@ def reclaim() -> uint256:
 def sweep() -> uint256:
     """
     @notice Sends everything the series still holds to TREASURY, once: after every unit is claimed and every
-            written unit reclaimed this is exactly the rounding dust; from SWEEP_DEADLINE on it also takes what
-            is unclaimed. Ordinary operation: blocked only at HALTED.
+            written unit reclaimed this is exactly the rounding dust; from max(SWEEP_DEADLINE,
+            settled_at + MIN_CLAIM_PERIOD) on it also takes what is unclaimed, so holders always get at least
+            MIN_CLAIM_PERIOD after settlement to claim. Ordinary operation: blocked at HALTED until
+            EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY, allowed at every level from then on.
     @return The collateral wei swept.
     """
     t: Terms = self._terms()
-    circuit_breaker._check_not_halted()
+    if block.timestamp < self._breaker_lapses_at(t):
+        circuit_breaker._check_not_halted()
     self._check_claimable(t)
-    after_deadline: bool = block.timestamp >= t.sweep_deadline
+    after_deadline: bool = block.timestamp >= self._late_sweep_at(t)
     assert after_deadline or (self.open_units == 0 and self.open_written == 0), "settlement_series: claims outstanding"
     amount: uint256 = self.held
     self.held = 0
@@ -592,9 +664,47 @@ def total_paid() -> uint256:
 
 @external
 @view
+def late_sweep_at() -> uint256:
+    """
+    @notice When the sweep may take unclaimed collateral: max(SWEEP_DEADLINE, settled_at + MIN_CLAIM_PERIOD);
+            0 while the series is unsettled (the claim period has not started).
+    @return The timestamp.
+    """
+    if self.settled_at == 0:
+        return 0
+    return self._late_sweep_at(self._terms())
+
+
+@external
+@view
+def settlement_guard_lapses_at() -> uint256:
+    """
+    @notice From this timestamp on the circuit breaker no longer holds back settle, settle_with_report or sweep:
+            EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY.
+    @return The timestamp.
+    """
+    return self._breaker_lapses_at(self._terms())
+
+
+@external
+@view
+def fallback_opens_at() -> uint256:
+    """
+    @notice From this timestamp on anyone may call `settle_fallback` on an unsettled series:
+            EXPIRY + SETTLEMENT_WINDOW + FALLBACK_DELAY.
+    @return The timestamp.
+    """
+    t: Terms = self._terms()
+    # cannot overflow: EXPIRY and SETTLEMENT_WINDOW are at most MAX_TIME, checked at creation
+    return unsafe_add(unsafe_add(t.expiry, t.settlement_window), FALLBACK_DELAY)
+
+
+@external
+@view
 def payout_rate() -> (uint256, uint256):
     """
-    @notice The payout rate as a fraction of MAX_PAYOUT_PER_UNIT: (n, CAP); (0, CAP) before settlement.
+    @notice The payout rate as a fraction of MAX_PAYOUT_PER_UNIT: (n, CAP); (0, CAP) before settlement and after
+            the fallback settlement.
     @return The numerator n = clamp(price - STRIKE, 0, CAP) and the denominator CAP.
     """
     t: Terms = self._terms()
@@ -608,13 +718,14 @@ def payout_rate() -> (uint256, uint256):
 @view
 def claimable(holder: address) -> uint256:
     """
-    @notice What `holder` would be paid now by `claim` (0 before settlement or after the sweep).
+    @notice What `holder` would be paid now by `claim` (0 before settlement, after the fallback settlement or
+            after the sweep).
     @param holder The holder.
     @return The collateral wei.
     """
     t: Terms = self._terms()
     price: uint256 = self.settlement_price
-    if price == 0 or self.swept:
+    if self.settled_at == 0 or self.swept:
         return 0
     # cannot overflow: balance * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
     return math._mul_div(unsafe_mul(self.balanceOf[holder], t.max_payout_per_unit), self._rate(t, price), t.cap, False)
@@ -630,7 +741,7 @@ def reclaimable(writer: address) -> uint256:
     """
     t: Terms = self._terms()
     price: uint256 = self.settlement_price
-    if price == 0 or self.swept:
+    if self.settled_at == 0 or self.swept:
         return 0
     # cannot overflow: written * MAX_PAYOUT_PER_UNIT <= total_deposited; cannot underflow: _rate <= CAP;
     # rounds down (against the writer)
@@ -665,7 +776,7 @@ def _check_settleable(t: Terms):
     @notice Reverts unless EXPIRY has been reached and the series is not settled yet.
     """
     assert block.timestamp >= t.expiry, "settlement_series: not expired"
-    assert self.settlement_price == 0, "settlement_series: already settled"
+    assert self.settled_at == 0, "settlement_series: already settled"
 
 
 @internal
@@ -673,10 +784,13 @@ def _check_settleable(t: Terms):
 def _check_claimable(t: Terms) -> uint256:
     """
     @notice Reverts unless the series is settled and not swept.
+    @dev A nonzero price proves settlement without a second storage read; a zero price is either unsettled or the
+         fallback settlement (rate 0), told apart by `settled_at`.
     @return The payout numerator.
     """
     price: uint256 = self.settlement_price
-    assert price != 0, "settlement_series: not settled"
+    if price == 0:
+        assert self.settled_at != 0, "settlement_series: not settled"
     assert not self.swept, "settlement_series: swept"
     return self._rate(t, price)
 
@@ -700,9 +814,11 @@ def _fresh(t: Terms, updated_at: uint256, answered_in: uint80, round_id: uint80)
 @view
 def _check_first_usable(t: Terms, round_id: uint80):
     """
-    @notice Walks back from `round_id - 1` until a round updated before EXPIRY, or a missing round, is met;
-            reverts if one of the rounds walked over is usable (the hint was not the first) or if more than
-            MAX_ROUND_SCAN rounds would have to be inspected.
+    @notice Walks back from `round_id - 1` until a round updated before EXPIRY, or round 1, is met; reverts if
+            one of the rounds walked over is usable (the hint was not the first) or if more than MAX_ROUND_SCAN
+            rounds would have to be inspected. A missing round (the feed reverts or answers short) is walked
+            over like any other: it does not end the walk, so a gap in the round ids never lets the caller
+            choose a later usable round over an earlier one.
     @param round_id The hinted round.
     """
     current: uint80 = round_id
@@ -721,7 +837,7 @@ def _check_first_usable(t: Terms, round_id: uint80):
             revert_on_failure=False,
         )
         if not ok or len(data) != ROUND_DATA_SIZE:
-            return
+            continue
         answer: int256 = 0
         updated_at: uint256 = 0
         answered_in: uint80 = 0
@@ -743,7 +859,24 @@ def _fix(t: Terms, price: uint256, source: uint256, reference: uint256):
     @param reference The round id or the reporter nonce.
     """
     self.settlement_price = price
+    self.settled_at = block.timestamp
     log Settled(price=price, payout_numerator=self._rate(t, price), payout_denominator=t.cap, source=source, reference=reference)
+
+
+@internal
+@pure
+def _holder_payout(t: Terms, units: uint256, numerator: uint256) -> uint256:
+    """
+    @notice What `units` are paid at payout numerator `numerator`: floor(units * MAX_PAYOUT_PER_UNIT * n / CAP).
+            The one place a holder's payout is computed (`claim`, `claim_for`, `claim_by_sig`).
+    @param t The terms.
+    @param units The holder's units.
+    @param numerator The payout numerator.
+    @return The payout.
+    """
+    # cannot overflow: units * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
+    payout: uint256 = math._mul_div(unsafe_mul(units, t.max_payout_per_unit), numerator, t.cap, False)
+    return payout
 
 
 @internal
@@ -757,8 +890,7 @@ def _pay(t: Terms, holder: address, recipient: address, units: uint256, numerato
     @return The payout.
     """
     self.balanceOf[holder] = 0
-    # cannot overflow: units * MAX_PAYOUT_PER_UNIT <= total_deposited; rounds down (against the holder)
-    payout: uint256 = math._mul_div(unsafe_mul(units, t.max_payout_per_unit), numerator, t.cap, False)
+    payout: uint256 = self._holder_payout(t, units, numerator)
     safe_token._safe_transfer(t.collateral, recipient, payout)
     log Claimed(holder=holder, recipient=recipient, units=units, payout=payout)
     return payout
@@ -785,16 +917,46 @@ def _book_claims(units: uint256, payout: uint256):
 def _check_terms(t: Terms, admin: address):
     """
     @notice Reverts unless `t` and `admin` are valid terms for a new series.
-    @param t The terms: treasury nonzero, collateral and oracle with code, cap and max payout nonzero, expiry
-           not in the past, sweep deadline at or after expiry.
+    @param t The terms: treasury nonzero and not the series, collateral and oracle with code, cap and max payout
+           nonzero, expiry not in the past, expiry and window at most MAX_TIME, and a sweep deadline that leaves
+           at least MIN_CLAIM_PERIOD after the settlement window.
     @param admin The owner; nonzero.
     """
     assert t.treasury != empty(address) and admin != empty(address), "settlement_series: zero address"
+    assert t.treasury != self, "settlement_series: receiver is the series"
     assert t.collateral.is_contract and t.oracle.is_contract, "settlement_series: no code"
     assert t.cap != 0, "settlement_series: zero cap"
     assert t.max_payout_per_unit != 0, "settlement_series: zero max payout"
     assert t.expiry >= block.timestamp, "settlement_series: expiry in the past"
-    assert t.sweep_deadline >= t.expiry, "settlement_series: sweep before expiry"
+    assert t.expiry <= MAX_TIME and t.settlement_window <= MAX_TIME, "settlement_series: time out of range"
+    # cannot overflow: both terms are at most 2**64 - 1 (line above)
+    claims_from: uint256 = unsafe_add(unsafe_add(t.expiry, t.settlement_window), MIN_CLAIM_PERIOD)
+    assert t.sweep_deadline >= claims_from, "settlement_series: claim period too short"
+
+
+@internal
+@view
+def _breaker_lapses_at(t: Terms) -> uint256:
+    """
+    @notice When the circuit breaker stops holding back settlement and the sweep:
+            EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY.
+    @param t The terms.
+    @return The timestamp.
+    """
+    # cannot overflow: EXPIRY and SETTLEMENT_WINDOW are at most MAX_TIME (2**64 - 1), checked at creation
+    return unsafe_add(unsafe_add(t.expiry, t.settlement_window), MAX_SETTLEMENT_DELAY)
+
+
+@internal
+@view
+def _late_sweep_at(t: Terms) -> uint256:
+    """
+    @notice When the sweep may take unclaimed collateral: max(SWEEP_DEADLINE, settled_at + MIN_CLAIM_PERIOD).
+    @param t The terms.
+    @return The timestamp.
+    """
+    # cannot overflow: settled_at is a block timestamp
+    return max(t.sweep_deadline, unsafe_add(self.settled_at, MIN_CLAIM_PERIOD))
 
 
 @internal

@@ -203,8 +203,10 @@ def test_exits_never_blocked():
 @external
 def test_sweep_by_level():
     """
-    @notice sweep: allowed at LIVE, NO_NEW_RISK and NO_LIQUIDATION; "circuit_breaker: halted" at HALTED. Four
-            series settled alike and past the sweep deadline; series L is swept at level L.
+    @notice sweep: allowed at LIVE, NO_NEW_RISK and NO_LIQUIDATION; "circuit_breaker: halted" at HALTED until
+            EXPIRY + SETTLEMENT_WINDOW + MAX_SETTLEMENT_DELAY, allowed at HALTED from then on. Four series
+            settled alike; series 3 has every exit done early (a dust sweep), the others are swept past the
+            deadline at levels 0 to 2.
     """
     all_series: DynArray[SettlementSeries.__interface__, 4] = [self.series]
     for i: uint256 in range(3):
@@ -216,13 +218,26 @@ def test_sweep_by_level():
     extcall self.oracle.set_round(2, PRICE, fx.EXPIRY + 60)
     for series: SettlementSeries.__interface__ in all_series:
         extcall series.settle(2)
+    self.series = all_series[3]
+    extcall VM.prank(H1)
+    extcall self.series.claim()
+    extcall VM.prank(W1)
+    extcall self.series.reclaim()
+    self._level(3)
+    extcall VM.expectRevert(b"circuit_breaker: halted")
+    extcall self.series.sweep()
+    lapses: uint256 = staticcall self.series.settlement_guard_lapses_at()
+    assert lapses == fx.EXPIRY + fx.WINDOW + 7 * 86_400
+    extcall VM.warp(lapses - 1)
+    extcall VM.expectRevert(b"circuit_breaker: halted")
+    extcall self.series.sweep()
+    extcall VM.warp(lapses)
+    extcall self.series.sweep()
+    assert staticcall self.series.swept()
+    assert staticcall self.token.balanceOf(self.series.address) == 0
     extcall VM.warp(fx.SWEEP_DEADLINE)
-    for level: uint256 in range(4):
+    for level: uint256 in range(3):
         self.series = all_series[level]
         self._level(level)
-        if level == 3:
-            extcall VM.expectRevert(b"circuit_breaker: halted")
-            extcall self.series.sweep()
-        else:
-            assert extcall self.series.sweep() == M6
-            assert staticcall self.series.swept()
+        assert extcall self.series.sweep() == M6
+        assert staticcall self.series.swept()

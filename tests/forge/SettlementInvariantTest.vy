@@ -152,6 +152,57 @@ def invariant_leftover_is_exact_dust():
         assert held * CAP == staticcall self.handler.loss_scaled(), "leftover is not the dust"
 
 
+@internal
+def _exit_as(caller: address, data: Bytes[4]) -> uint256:
+    """
+    @notice Calls the series as `caller` and requires the call to succeed (an exit that must not be refused).
+    @param caller The sender the call is pranked as.
+    @param data The calldata.
+    @return The returned uint256.
+    """
+    extcall VM.prank(caller)
+    ok: bool = False
+    out: Bytes[32] = b""
+    ok, out = raw_call(self.series.address, data, max_outsize=32, revert_on_failure=False)
+    assert ok, "an entitled exit was refused after the maximum delays"
+    return abi_decode(out, uint256)
+
+
+@external
+def invariant_every_wei_exits_after_the_maximum_delays():
+    """
+    @notice Liveness, from whatever state the handler left (any breaker level, an owner that never lowers, a feed
+            that may have no usable round): once `fallback_opens_at()` has passed the series can be settled by
+            anyone (`settle_fallback` if nobody settled it), every holder and writer can take exactly what the
+            views say it is owed, and once `late_sweep_at()` has passed the sweep sends the rest to the treasury,
+            so every deposited wei has gone to someone entitled to it and the series holds nothing. Foundry runs
+            invariants without committing their state changes, so the campaign goes on from the handler's state.
+    """
+    deposited: uint256 = staticcall self.series.total_deposited()
+    if block.timestamp < staticcall self.series.fallback_opens_at():
+        extcall VM.warp(staticcall self.series.fallback_opens_at())
+    if staticcall self.series.settled_at() == 0:
+        extcall self.series.settle_fallback()  # anyone; the invariant contract is nobody in particular
+    if not staticcall self.series.swept():
+        for kind: uint256 in range(2):
+            for i: uint256 in range(4):
+                actor: address = convert(196_608 + kind * 16 + i, address)
+                owed: uint256 = staticcall self.series.claimable(actor)
+                if staticcall self.series.balanceOf(actor) != 0:
+                    assert self._exit_as(actor, method_id("claim()")) == owed, "claim paid other than claimable"
+                owed = staticcall self.series.reclaimable(actor)
+                if staticcall self.series.written(actor) != 0:
+                    assert self._exit_as(actor, method_id("reclaim()")) == owed, "reclaim other than reclaimable"
+        assert staticcall self.series.open_units() == 0 and staticcall self.series.open_written() == 0, "owed left"
+        if block.timestamp < staticcall self.series.late_sweep_at():
+            extcall VM.warp(staticcall self.series.late_sweep_at())
+        extcall self.series.sweep()
+    paid: uint256 = staticcall self.series.total_paid()
+    reclaimed: uint256 = staticcall self.series.total_reclaimed()
+    assert paid + reclaimed + staticcall self.series.total_swept() == deposited, "a deposited wei is unaccounted"
+    assert staticcall self.token.balanceOf(self.series.address) == 0, "collateral left in the series"
+
+
 @external
 def test_handler_drives_a_full_lifecycle():
     """

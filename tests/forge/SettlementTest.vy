@@ -240,12 +240,19 @@ def test_create_expiry_in_past_reverts():
 
 
 @external
-def test_create_sweep_before_expiry_reverts():
+def test_create_claim_period_too_short_reverts():
     """
-    @notice A sweep deadline before expiry is refused.
+    @notice A sweep deadline earlier than EXPIRY + SETTLEMENT_WINDOW + MIN_CLAIM_PERIOD is refused (so is one
+            before expiry, or equal to it); exactly that sum is accepted.
     """
-    extcall VM.expectRevert(b"settlement_series: sweep before expiry")
+    shortest: uint256 = fx.EXPIRY + fx.WINDOW + 7 * 86_400
+    extcall VM.expectRevert(b"settlement_series: claim period too short")
+    self._create_raw(self.token.address, self.oracle.address, fx.CAP, M6, fx.EXPIRY, shortest - 1, fx.TREASURY)
+    extcall VM.expectRevert(b"settlement_series: claim period too short")
+    self._create_raw(self.token.address, self.oracle.address, fx.CAP, M6, fx.EXPIRY, fx.EXPIRY, fx.TREASURY)
+    extcall VM.expectRevert(b"settlement_series: claim period too short")
     self._create_raw(self.token.address, self.oracle.address, fx.CAP, M6, fx.EXPIRY, fx.EXPIRY - 1, fx.TREASURY)
+    self._create_raw(self.token.address, self.oracle.address, fx.CAP, M6, fx.EXPIRY, shortest, fx.TREASURY)
 
 
 @external

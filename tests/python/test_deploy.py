@@ -404,7 +404,7 @@ def test_settlement_plan_factory_creates_clones_and_blueprint_series(
             10**6,
             expiry,
             3_600,
-            expiry,
+            expiry + 3_600 + 7 * 86_400,  # the sweep deadline leaves MIN_CLAIM_PERIOD after the window
             creator,
             creator,
             GUARDIAN,

@@ -30,3 +30,11 @@ def test_every_invariant_function_is_listed_in_the_invariants_doc() -> None:
     invariants = {name for name in _defined_tests(("*.vy",)) if name.startswith("invariant_")}
     unlisted = sorted(name for name in invariants if f"`{name}`" not in text)
     assert unlisted == [], f"invariant tests not written down in docs/invariants.md: {unlisted}"
+
+
+def test_every_test_named_in_the_guarantees_doc_exists() -> None:
+    text = (REPO / "docs" / "guarantees.md").read_text()
+    named = set(re.findall(r"`(?:[\w.]+(?:\.py::|\.))?((?:test|testFuzz|invariant)_\w+)`", text))
+    assert len(named) > 15, "the guarantees doc names fewer tests than expected: is the parser broken?"
+    missing = sorted(named - _defined_tests())
+    assert missing == [], f"docs/guarantees.md names tests that do not exist: {missing}"

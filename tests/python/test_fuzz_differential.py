@@ -93,10 +93,11 @@ def test_planted_rounding_bug_is_found_shrunk_and_replayed(mutant_root: Path, tm
     assert saved["engine"] == "diff"
     assert saved["product"] == "settlement"
     assert saved["seed"] == failure.seed
-    # shrunk: a mint, time past expiry, a settlement and one claim are enough to show a rounded-up payout
-    assert 4 <= len(saved["steps"]) <= 6, saved["steps"]
+    # shrunk: a mint, time past expiry, a settlement and one claim are enough to show a rounded-up payout; the claim
+    # may be left to the liveness drain that ends every sequence (it claims for every holder)
+    assert 3 <= len(saved["steps"]) <= 6, saved["steps"]
     assert {"mint", "warp"} <= {step["op"] for step in saved["steps"]}
-    assert saved["steps"][-1]["op"] in {"claim", "claim_for", "claim_sig"}
+    assert saved["steps"][-1]["op"] in {"claim", "claim_for", "claim_sig", "settle", "settle_report"}
     mutant_replay = replay_file(mutant_root, failure.replay_path)
     assert not mutant_replay.ok
     assert mutant_replay.failures[0].message == saved["message"]

@@ -29,6 +29,10 @@ from support import REPO
 # The bugs issue #8 asks for, each planted by at least one mutant.
 REQUIRED = {
     "payout-rounded-up",
+    "claim-period-from-deadline",  # issue 14, findings 1-4 (settlement liveness)
+    "breaker-holds-settle-forever",
+    "fallback-never-opens",
+    "transfer-to-series-allowed",
     "rate-per-claim",
     "dust-not-tracked",
     "nonce-not-consumed",

@@ -4,28 +4,46 @@ every payout to the wei."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from fractions import Fraction
 from itertools import permutations
+from typing import Any, cast
 
 import pytest
+from eth_typing import ChecksumAddress
+from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from settlekit import contracts
 from settlekit.build import ArtifactStore
 from settlekit.chain import Anvil
 from settlekit.errors import ReasonRevert
 from settlekit.model.settlement import (
+    FALLBACK_DELAY,
+    MAX_SETTLEMENT_DELAY,
+    MAX_TIME,
+    MIN_CLAIM_PERIOD,
+    SOURCE_FALLBACK,
     SeriesTerms,
+    SeriesTimes,
     SettlementModel,
     SettlementRevert,
     holder_payout,
+    new_series,
     payout_numerator,
     writer_reclaim,
 )
-from settlekit.scenarios.settlement import SettlementKit, deploy_kit, now, set_time
+from settlekit.scenarios.settlement import SETTLEMENT_WINDOW, SettlementKit, deploy_kit, now, set_time
 
 TERMS = SeriesTerms(strike=2_000 * 10**8, cap=500 * 10**8, max_payout_per_unit=500 * 10**6)
+DAY = 86_400
+# a timed series: created at 1,000, expiring a day later, a one-hour window, the shortest sweep deadline allowed
+T0, EXPIRY, WINDOW = 1_000, 1_000 + DAY, 3_600
+SWEEP = EXPIRY + WINDOW + MIN_CLAIM_PERIOD
+LAPSES, FALLBACK = EXPIRY + WINDOW + MAX_SETTLEMENT_DELAY, EXPIRY + WINDOW + FALLBACK_DELAY
 
 
 def _book(terms: SeriesTerms = TERMS) -> SettlementModel:
@@ -154,6 +172,205 @@ def test_holder_payout_never_exceeds_exact_entitlement() -> None:
         assert 0 <= exact_w - writer_reclaim(terms, units, n) < 1
 
 
+def _timed_book(sweep_deadline: int = SWEEP) -> SettlementModel:
+    model = new_series(
+        (TERMS.strike, TERMS.cap, 500 * 10**6 + 1), (EXPIRY, WINDOW, sweep_deadline), now=T0, treasury="t", admin="a"
+    )
+    model.mint("w1", "h1", 3)
+    model.mint("w2", "h2", 4)
+    return model
+
+
+def _reverts(action: Any, reason: str) -> None:
+    with pytest.raises(SettlementRevert) as caught:
+        action()
+    assert caught.value.reason == reason
+
+
+def test_timing_constants_are_the_contract_s() -> None:
+    assert (MIN_CLAIM_PERIOD, MAX_SETTLEMENT_DELAY, FALLBACK_DELAY, MAX_TIME) == (7 * DAY, 7 * DAY, 14 * DAY, 2**64 - 1)
+    times = SeriesTimes(EXPIRY, WINDOW, SWEEP)
+    assert (times.claims_from, times.guard_lapses_at, times.fallback_opens_at) == (SWEEP, LAPSES, FALLBACK)
+
+
+def test_creation_checks_in_the_contract_s_order() -> None:
+    good = ((1, 2, 3), (EXPIRY, WINDOW, SWEEP))
+    cases = [
+        ({"treasury": ""}, good, "settlement_series: zero address"),
+        ({"admin": ""}, good, "settlement_series: zero address"),
+        ({"treasury": "series"}, good, "settlement_series: receiver is the series"),
+        ({}, ((1, 0, 3), good[1]), "settlement_series: zero cap"),
+        ({}, ((1, 2, 0), good[1]), "settlement_series: zero max payout"),
+        ({}, ((1, 2, 3), (T0 - 1, WINDOW, SWEEP)), "settlement_series: expiry in the past"),
+        ({}, ((1, 2, 3), (MAX_TIME + 1, 0, 2**70)), "settlement_series: time out of range"),
+        ({}, ((1, 2, 3), (EXPIRY, MAX_TIME + 1, 2**70)), "settlement_series: time out of range"),
+        ({}, ((1, 2, 3), (EXPIRY, WINDOW, SWEEP - 1)), "settlement_series: claim period too short"),
+        # the sweep deadline is checked against expiry + window, not expiry: the old rule accepted this one
+        ({}, ((1, 2, 3), (EXPIRY, WINDOW, EXPIRY)), "settlement_series: claim period too short"),
+        # a zero cap is reported before a bad time, as on chain
+        ({}, ((1, 0, 3), (EXPIRY, WINDOW, EXPIRY)), "settlement_series: zero cap"),
+    ]
+    for override, (terms, times), reason in cases:
+        who = {"treasury": "t", "admin": "a", **override}
+        with pytest.raises(SettlementRevert) as caught:
+            new_series(terms, times, now=T0, treasury=who["treasury"], admin=who["admin"])
+        assert caught.value.reason == reason
+    model = new_series(*good, now=T0, treasury="t", admin="a")  # the shortest claim period is accepted
+    assert model.times == SeriesTimes(EXPIRY, WINDOW, SWEEP)
+    assert not model.expired
+
+
+def test_nothing_can_be_sent_to_the_series_itself() -> None:
+    model = _timed_book()
+    _reverts(lambda: model.mint("w1", "series", 1), "settlement_series: receiver is the series")
+    _reverts(lambda: model.transfer("h1", "series", 1), "settlement_series: receiver is the series")
+    _reverts(lambda: model.check_receiver("series"), "settlement_series: receiver is the series")
+    _reverts(lambda: model.check_receiver(""), "settlement_series: zero address")
+    model.series = "0xSeries"  # the name is the model's own; the differential world gives it the real address
+    _reverts(lambda: model.transfer("h1", "0xSeries", 0), "settlement_series: receiver is the series")
+    model.transfer("h1", "series", 1)
+    assert model.balances["series"] == 1
+    model.check_invariants()
+
+
+def test_clock_closes_minting_and_opens_settlement_at_expiry() -> None:
+    model = _timed_book()
+    model.warp(EXPIRY - 1)
+    _reverts(lambda: model.settle(TERMS.strike + 1), "settlement_series: not expired")
+    model.mint("w1", "h1", 1)
+    model.warp(EXPIRY)
+    _reverts(lambda: model.mint("w1", "h1", 1), "settlement_series: expired")
+    assert model.settle(TERMS.strike + 1) == 1
+    assert (model.settled, model.settled_at, model.source) == (True, EXPIRY, 1)
+
+
+def test_breaker_holds_settlement_at_most_max_settlement_delay() -> None:
+    model = _timed_book()
+    model.warp(EXPIRY)
+    assert model.breaker_holds
+    model.warp(LAPSES - 1)
+    assert model.breaker_holds
+    model.warp(LAPSES)
+    assert not model.breaker_holds
+    assert SettlementModel(TERMS).breaker_holds  # a model without times always leaves the level to its caller
+
+
+def test_claim_period_starts_at_settlement() -> None:
+    model = _timed_book()
+    assert model.late_sweep_at == 0  # unsettled: the claim period has not started
+    model.warp(LAPSES)  # settled late (the breaker held it as long as it could)
+    model.settle(TERMS.strike + TERMS.cap // 2)
+    assert model.late_sweep_at == LAPSES + MIN_CLAIM_PERIOD > SWEEP
+    model.claim("h1")
+    model.warp(SWEEP)  # past SWEEP_DEADLINE, but holders have had less than MIN_CLAIM_PERIOD
+    _reverts(model.sweep, "settlement_series: claims outstanding")
+    model.warp(LAPSES + MIN_CLAIM_PERIOD - 1)
+    _reverts(model.sweep, "settlement_series: claims outstanding")
+    model.warp(LAPSES + MIN_CLAIM_PERIOD)
+    held = model.held
+    assert model.sweep() == held
+    assert model.swept_late
+    model.check_invariants()
+    _reverts(lambda: model.claim("h2"), "settlement_series: swept")
+
+
+def test_early_settlement_keeps_sweep_deadline_and_dust_sweep_is_not_late() -> None:
+    model = _timed_book(sweep_deadline=SWEEP + 30 * DAY)
+    model.warp(EXPIRY + 1)
+    model.settle(TERMS.strike + 3)
+    assert model.late_sweep_at == SWEEP + 30 * DAY
+    for exit_ in (lambda: model.claim("h1"), lambda: model.claim("h2"), lambda: model.reclaim("w1")):
+        exit_()
+    model.reclaim("w2")
+    model.warp(EXPIRY + 2)
+    dust = model.held
+    assert model.sweep() == dust
+    assert not model.swept_late
+    model.check_invariants()
+
+
+def test_fallback_voids_the_series_and_every_wei_ends_with_someone() -> None:
+    model = _timed_book()
+    model.warp(EXPIRY - 1)
+    _reverts(model.settle_fallback, "settlement_series: not expired")
+    model.warp(FALLBACK - 1)
+    _reverts(model.settle_fallback, "settlement_series: fallback not open")
+    _reverts(lambda: model.claim("h1"), "settlement_series: not settled")
+    _reverts(model.sweep, "settlement_series: not settled")
+    model.warp(FALLBACK)
+    assert model.settle_fallback() == 0
+    assert (model.settled, model.settled_at, model.source, model.price, model.numerator) == (
+        True,
+        FALLBACK,
+        SOURCE_FALLBACK,
+        0,
+        0,
+    )
+    _reverts(model.settle_fallback, "settlement_series: already settled")
+    _reverts(lambda: model.settle(TERMS.strike + 1), "settlement_series: already settled")
+    m = TERMS.max_payout_per_unit + 1
+    assert model.claim("h1") == 0  # holders are owed nothing, and their claim still works (an exit)
+    assert model.reclaim("w1") == 3 * m  # writers get back exactly what they locked: no rounding at rate 0
+    model.check_invariants()
+    assert model.late_sweep_at == FALLBACK + MIN_CLAIM_PERIOD
+    model.warp(FALLBACK + MIN_CLAIM_PERIOD - 1)
+    _reverts(model.sweep, "settlement_series: claims outstanding")
+    model.warp(FALLBACK + MIN_CLAIM_PERIOD)
+    assert model.sweep() == 4 * m  # w2 never reclaimed: its collateral is swept, not lost
+    assert model.reclaimed + model.swept_amount == model.deposited
+    assert model.held == 0
+    model.check_invariants()
+
+
+def test_fallback_needs_the_times_and_settle_needs_a_price() -> None:
+    model = SettlementModel(TERMS)
+    model.expire()
+    with pytest.raises(ValueError, match="needs a model built with SeriesTimes"):
+        model.settle_fallback()
+    timed = _timed_book()
+    timed.expire()
+    assert timed.now == EXPIRY
+    _reverts(lambda: timed.settle(0), "settlement_series: non-positive price")
+
+
+def test_claim_for_skips_a_holder_the_token_refuses() -> None:
+    model = _timed_book()
+    model.mint("w1", "h3", 2)
+    model.warp(EXPIRY)
+    n = TERMS.cap // 3
+    model.settle(TERMS.strike + n)
+    m = TERMS.max_payout_per_unit + 1
+    pay = {h: holder_payout(model.terms, u, n) for h, u in (("h1", 3), ("h2", 4), ("h3", 2))}
+    assert 0 not in pay.values()
+    total = model.claim_for(["h2", "h1", "h2", "h3", "nobody"], refused={"h2"})
+    assert total == pay["h1"] + pay["h3"]
+    assert model.last_batch == [
+        ("skip", "h2", 4, pay["h2"]),
+        ("claim", "h1", 3, pay["h1"]),
+        ("skip", "h2", 4, pay["h2"]),  # listed twice, refused twice: two ClaimSkipped, as on chain
+        ("claim", "h3", 2, pay["h3"]),
+    ]
+    assert model.balances["h2"] == 4
+    assert model.open_units == 4
+    model.check_invariants()
+    assert model.claim("h2") == pay["h2"]  # and claims later, once the token lets it
+    assert model.claim_for(["h1"]) == 0
+    assert model.last_batch == []
+    assert m * 9 == model.deposited
+    model.check_invariants()
+
+
+def test_a_refused_holder_owed_nothing_is_paid_not_skipped() -> None:
+    # the contract makes no transfer for a zero payout, so the token cannot refuse it
+    model = _timed_book()
+    model.warp(FALLBACK)
+    model.settle_fallback()
+    assert model.claim_for(["h1"], refused={"h1"}) == 0
+    assert model.last_batch == [("claim", "h1", 3, 0)]
+    assert model.balances["h1"] == 0
+    model.check_invariants()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Differential: the contract on Anvil against the model, random scenarios, every balance to the wei
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,7 +408,7 @@ def test_differential_random_scenarios(anvil: Anvil, artifacts: ArtifactStore, s
         cap=cap,
         max_payout_per_unit=m,
         expiry=expiry,
-        sweep_deadline=expiry + 86_400,
+        sweep_deadline=expiry + 8 * 86_400,
         treasury=treasury,
         reporter=admin,
         guardian=admin,
@@ -259,3 +476,175 @@ def test_differential_random_scenarios(anvil: Anvil, artifacts: ArtifactStore, s
     for account, start in before.items():
         assert kit.token.functions.balanceOf(account).call() - start == expected[account]
     assert kit.token.functions.balanceOf(series.address).call() == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Differential on Anvil: the liveness rules (claim period from settlement, breaker bound, fallback, no sends to the
+# series, claim_for skipping a refused holder), each boundary second checked on both sides with the same reason
+# ---------------------------------------------------------------------------------------------------------------
+
+REASON = b"test".ljust(32, b"\0")
+
+
+def _at(w3: Web3, timestamp: int, model: SettlementModel) -> None:
+    """Calls, gas estimates and the next transaction run at exactly ``timestamp``; so does the model. (Anvil
+    estimates on the latest block, so an empty block is mined at ``timestamp`` first, then the next one is pinned
+    to the same second.)"""
+    for method in ("evm_mine", "evm_setNextBlockTimestamp"):
+        response = w3.provider.make_request(cast(Any, method), [timestamp])
+        assert "error" not in response, response
+    model.warp(timestamp)
+
+
+def _both_revert(call: Any, sender: ChecksumAddress, action: Any, reason: str) -> None:
+    with pytest.raises(ReasonRevert) as on_chain:
+        contracts.transact(call, sender=sender)
+    assert on_chain.value.text == reason
+    _reverts(action, reason)
+
+
+def _events(series: Contract, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+    return [dict(e["args"]) for e in series.events[name]().process_receipt(receipt, errors=DISCARD)]
+
+
+def _timing_views(series: Contract, model: SettlementModel) -> None:
+    times = model.times
+    assert times is not None
+    assert series.functions.settlement_guard_lapses_at().call() == times.guard_lapses_at
+    assert series.functions.fallback_opens_at().call() == times.fallback_opens_at
+    assert series.functions.late_sweep_at().call() == model.late_sweep_at
+    assert series.functions.settled_at().call() == model.settled_at
+
+
+def _liveness_series(
+    kit: SettlementKit, blueprint: bool, treasury: str, admin: ChecksumAddress, m: int
+) -> tuple[Contract, SettlementModel]:
+    w3 = kit.w3
+    start = now(w3)
+    expiry = start + DAY
+    shortest = expiry + SETTLEMENT_WINDOW + MIN_CLAIM_PERIOD
+    terms, args = (TERMS.strike, TERMS.cap, m), {"treasury": treasury, "admin": admin}
+    create = dict(strike=TERMS.strike, cap=TERMS.cap, max_payout_per_unit=m, expiry=expiry, treasury=treasury)
+    create |= dict(reporter=admin, guardian=admin, blueprint=blueprint)
+    with pytest.raises(ReasonRevert) as on_chain:  # one second short of the claim period: refused by both
+        kit.create_series(**create, sweep_deadline=shortest - 1)
+    assert on_chain.value.text == "settlement_series: claim period too short"
+    _reverts(
+        lambda: new_series(terms, (expiry, SETTLEMENT_WINDOW, shortest - 1), now=start, **args), on_chain.value.text
+    )
+    series = kit.create_series(**create, sweep_deadline=shortest)
+    return series, new_series(terms, (expiry, SETTLEMENT_WINDOW, shortest), now=now(w3), series=series.address, **args)
+
+
+@pytest.mark.parametrize("blueprint", [False, True])
+def test_differential_fallback_and_no_sends_to_the_series(
+    anvil: Anvil, artifacts: ArtifactStore, blueprint: bool
+) -> None:
+    w3 = anvil.w3
+    admin, treasury, w1, w2, h1, h2 = w3.eth.accounts[:6]
+    m = TERMS.max_payout_per_unit + 1
+    kit = deploy_kit(w3, artifacts, admin)
+    series, model = _liveness_series(kit, blueprint, treasury, admin, m)
+    for writer, holder, units in ((w1, h1, 3), (w2, h2, 5)):
+        kit.mint(series, writer, units, holder)
+        model.mint(writer, holder, units)
+    _both_revert(series.functions.mint(1, series.address), w1, lambda: model.mint(w1, series.address, 1),
+                 "settlement_series: receiver is the series")  # fmt: skip
+    _both_revert(series.functions.transfer(series.address, 1), h1, lambda: model.transfer(h1, series.address, 1),
+                 "settlement_series: receiver is the series")  # fmt: skip
+    _timing_views(series, model)
+    contracts.transact(series.functions.raise_level(3, REASON), sender=admin)  # HALTED, and nobody lowers it
+    times = model.times
+    assert times is not None
+    _at(w3, times.fallback_opens_at - 1, model)  # no oracle round, no report: nothing settles the series
+    _both_revert(series.functions.settle_fallback(), h1, model.settle_fallback, "settlement_series: fallback not open")
+    _at(w3, times.fallback_opens_at, model)
+    receipt = contracts.transact(series.functions.settle_fallback(), sender=h1)  # anyone, at HALTED
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
+    assert model.settle_fallback() == 0
+    (settled,) = _events(series, receipt, "Settled")
+    assert tuple(settled.values()) == (0, 0, TERMS.cap, SOURCE_FALLBACK, 0)
+    _timing_views(series, model)
+    assert series.functions.reclaimable(w1).call() == 3 * m
+    assert series.functions.claimable(h1).call() == 0
+    assert contracts.call(series.functions.claim(), sender=h1) == model.claim(h1) == 0
+    contracts.transact(series.functions.claim(), sender=h1)
+    assert contracts.call(series.functions.reclaim(), sender=w1) == model.reclaim(w1) == 3 * m
+    contracts.transact(series.functions.reclaim(), sender=w1)
+    _compare(series, kit, model, [w1, w2, h1, h2])
+    _at(w3, model.late_sweep_at - 1, model)
+    _both_revert(series.functions.sweep(), admin, model.sweep, "settlement_series: claims outstanding")
+    _at(w3, model.late_sweep_at, model)
+    receipt = contracts.transact(series.functions.sweep(), sender=admin)  # at HALTED: the guard has lapsed
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
+    assert model.sweep() == 5 * m
+    assert model.swept_late
+    (swept,) = _events(series, receipt, "DustSwept")
+    assert (swept["amount"], swept["after_deadline"]) == (5 * m, True)
+    _compare(series, kit, model, [w1, w2, h1, h2])
+    assert model.reclaimed + model.swept_amount == model.deposited  # every wei ended with someone entitled
+
+
+@pytest.mark.parametrize("blueprint", [False, True])
+def test_differential_breaker_bound_claim_period_and_refused_holder(
+    anvil: Anvil, artifacts: ArtifactStore, blueprint: bool
+) -> None:
+    w3 = anvil.w3
+    admin, treasury, w1, w2, h1, h2 = w3.eth.accounts[:6]
+    m = TERMS.max_payout_per_unit + 1
+    kit = deploy_kit(w3, artifacts, admin)
+    blacklist = contracts.deploy(w3, artifacts.get("BlacklistToken"), "Frozen Dollar", "FUSD", 6, sender=admin)
+    kit = dataclasses.replace(kit, token=blacklist)
+    series, model = _liveness_series(kit, blueprint, treasury, admin, m)
+    for writer, holder, units in ((w1, h1, 2), (w1, h2, 7), (w2, h1, 1)):
+        kit.mint(series, writer, units, holder)
+        model.mint(writer, holder, units)
+    contracts.transact(series.functions.raise_level(2, REASON), sender=admin)  # price moves paused, never lowered
+    times = model.times
+    assert times is not None
+    price = TERMS.strike + TERMS.cap // 3
+    contracts.transact(kit.oracle.functions.set_round(1, price, times.expiry + 5), sender=admin)
+    for moment in (times.expiry + 10, times.guard_lapses_at - 1):
+        _at(w3, moment, model)
+        assert model.breaker_holds
+        with pytest.raises(ReasonRevert) as on_chain:
+            contracts.transact(series.functions.settle(1), sender=h1)
+        assert on_chain.value.text == "circuit_breaker: price moves paused"
+    _at(w3, times.guard_lapses_at, model)
+    assert not model.breaker_holds
+    receipt = contracts.transact(series.functions.settle(1), sender=h1)  # at level 2: the bound has passed
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
+    model.settle(price)
+    _timing_views(series, model)
+    assert model.late_sweep_at == times.guard_lapses_at + MIN_CLAIM_PERIOD > times.sweep_deadline
+    contracts.transact(blacklist.functions.set_blocked(h2, True), sender=admin)
+    batch = [h2, h1, h2]
+    expected_total = model.claim_for(batch, refused={h2})
+    assert contracts.call(series.functions.claim_for(batch), sender=admin) == expected_total
+    receipt = contracts.transact(series.functions.claim_for(batch), sender=admin)
+    skipped = [(e["holder"], e["units"], e["payout"]) for e in _events(series, receipt, "ClaimSkipped")]
+    claimed = [(e["holder"], e["units"], e["payout"]) for e in _events(series, receipt, "Claimed")]
+    assert skipped == [(h, u, p) for kind, h, u, p in model.last_batch if kind == "skip"]
+    assert len(skipped) == 2
+    assert claimed == [(h, u, p) for kind, h, u, p in model.last_batch if kind == "claim"]
+    assert len(claimed) == 1
+    _compare(series, kit, model, [w1, w2, h1, h2])
+    for writer in (w1, w2):
+        contracts.transact(series.functions.reclaim(), sender=writer)
+        model.reclaim(writer)
+    assert times.sweep_deadline == times.guard_lapses_at  # the shortest deadline; settled there, so one second on:
+    _at(w3, times.sweep_deadline + 1, model)  # past SWEEP_DEADLINE, within the claim period: h2's claim is safe
+    _both_revert(series.functions.sweep(), admin, model.sweep, "settlement_series: claims outstanding")
+    contracts.transact(blacklist.functions.set_blocked(h2, False), sender=admin)
+    _at(w3, model.late_sweep_at - 2, model)
+    contracts.transact(series.functions.claim(), sender=h2)
+    model.claim(h2)
+    _at(w3, model.late_sweep_at - 1, model)  # the last second of the claim period
+    receipt = contracts.transact(series.functions.sweep(), sender=admin)  # all claimed: the dust, not late
+    assert w3.eth.get_block(receipt["blockNumber"])["timestamp"] == model.now
+    dust = model.sweep()
+    assert not model.swept_late
+    assert dust < model.payouts
+    (swept,) = _events(series, receipt, "DustSwept")
+    assert (swept["amount"], swept["after_deadline"]) == (dust, False)
+    _compare(series, kit, model, [w1, w2, h1, h2])

@@ -160,6 +160,46 @@ MUTANTS: tuple[Mutant, ...] = (
         replacement="",
         forge_tests=("SettlementTest.vy",),
     ),
+    # liveness (issue 14, findings 1-4): each one reintroduces a way to trap or redirect collateral
+    Mutant(
+        id="claim-period-from-deadline",
+        title="the late sweep opens at SWEEP_DEADLINE even if the series settled just now (no claim period)",
+        file=SETTLEMENT,
+        original="after_deadline: bool = block.timestamp >= self._late_sweep_at(t)",
+        replacement="after_deadline: bool = block.timestamp >= t.sweep_deadline",
+        forge_tests=("SettlementLivenessTest.vy",),
+    ),
+    Mutant(
+        id="breaker-holds-settle-forever",
+        title="settle stays paused at level 2 and 3 forever (the MAX_SETTLEMENT_DELAY lapse is gone)",
+        file=SETTLEMENT,
+        original=(
+            "    if block.timestamp < self._breaker_lapses_at(t):\n"
+            "        circuit_breaker._check_price_move_allowed()\n"
+            "    self._check_settleable(t)\n    answer"
+        ),
+        replacement="    circuit_breaker._check_price_move_allowed()\n    self._check_settleable(t)\n    answer",
+        forge_tests=("SettlementLivenessTest.vy",),
+    ),
+    Mutant(
+        id="fallback-never-opens",
+        title="settle_fallback never opens, so a series without a usable round or report never settles",
+        file=SETTLEMENT,
+        original='assert block.timestamp >= opens, "settlement_series: fallback not open"',
+        replacement='assert block.timestamp >= opens and False, "settlement_series: fallback not open"',
+        forge_tests=("SettlementLivenessTest.vy",),
+    ),
+    Mutant(
+        id="transfer-to-series-allowed",
+        title="units can be transferred to the series itself, where nobody can ever claim them",
+        file=SETTLEMENT,
+        original=(
+            '    assert receiver != self, "settlement_series: receiver is the series"\n'
+            "    balance: uint256 = self.balanceOf[msg.sender]\n"
+        ),
+        replacement="    balance: uint256 = self.balanceOf[msg.sender]\n",
+        forge_tests=("SettlementLivenessTest.vy",),
+    ),
     # ----------------------------------------------------------------------------------------- signatures
     Mutant(
         id="domain-separator-stale",

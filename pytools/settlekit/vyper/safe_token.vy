@@ -61,6 +61,41 @@ def _safe_transfer(token: address, to: address, amount: uint256):
 
 
 @internal
+def _try_transfer(token: address, to: address, amount: uint256) -> bool:
+    """
+    @notice Like `_safe_transfer`, except that a transfer the token *reverts* returns False instead of reverting,
+            so a caller paying many receivers can skip one the token refuses (a blacklist) and pay the others.
+    @dev Only a revert is tolerated, because only a revert proves the token moved nothing. A call that succeeds
+         but returns `false` or malformed data reverts exactly as in `_safe_transfer` (such a token may or may
+         not have moved the amount). A zero amount makes no call and returns True.
+    @param token The ERC-20 token.
+    @param to The receiver.
+    @param amount The amount to send.
+    @return True if the transfer happened, False if the token reverted it.
+    """
+    self._require_code(token)
+    if amount == 0:
+        return True
+    success: bool = False
+    data: Bytes[MAX_RETURN_DATA] = b""
+    success, data = raw_call(
+        token,
+        abi_encode(to, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=MAX_RETURN_DATA,
+        revert_on_failure=False,
+    )
+    if not success:
+        return False
+    if len(data) == 0:
+        return True
+    assert len(data) == 32, "safe_token: transfer returned malformed data"
+    word: uint256 = extract32(data, 0, output_type=uint256)
+    assert word <= 1, "safe_token: transfer returned malformed data"
+    assert word == 1, "safe_token: transfer returned false"
+    return True
+
+
+@internal
 def _safe_transfer_from(token: address, owner: address, to: address, amount: uint256):
     """
     @notice Calls `token.transferFrom(owner, to, amount)` and reverts unless it succeeded.

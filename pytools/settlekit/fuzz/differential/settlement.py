@@ -16,7 +16,16 @@ from eth_abi.abi import encode
 
 from settlekit.build import ArtifactStore
 from settlekit.build.blueprint import blueprint_deployer
-from settlekit.model.settlement import SeriesTerms, SettlementModel, SettlementRevert, holder_payout, writer_reclaim
+from settlekit.model.settlement import (
+    MIN_CLAIM_PERIOD,
+    SOURCE_FALLBACK,
+    SeriesTerms,
+    SeriesTimes,
+    SettlementModel,
+    SettlementRevert,
+    holder_payout,
+    writer_reclaim,
+)
 
 from .abi import Abi, abi_of
 from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
@@ -35,7 +44,7 @@ WRITER_FUNDS = 2**200
 START = 1_700_000_000
 EXPIRY_IN = 1_000
 WINDOW = 600
-SWEEP_AFTER = 5_000
+SWEEP_AFTER = WINDOW + MIN_CLAIM_PERIOD + 5_000  # the sweep deadline must leave MIN_CLAIM_PERIOD after the window
 MAX_ROUND_SCAN = 16
 # (decimals, strike, cap, max payout per unit): a 6- and an 18-decimal collateral, odd payouts so rounding bites
 TERMS = [
@@ -66,6 +75,8 @@ ODD_TOKENS: dict[str, str | None] = {
     "fee": "safe_token: received amount mismatch",
     "false": "safe_token: transfer_from returned false",
 }
+_WEIGHTS += [("settle_fallback", 3)]  # the void settlement of a series nobody settled (FALLBACK_DELAY after the window)
+SERIES_ITSELF = -2  # a receiver index meaning the series' own address (the contract refuses it)
 OPS = [op for op, _ in _WEIGHTS]
 OP_WEIGHTS = list(itertools.accumulate(w for _, w in _WEIGHTS))
 
@@ -93,6 +104,10 @@ class SettlementSpec:
     sequential: dict[str, int] = field(default_factory=dict)  # nonces() of accounts other than the reporter
     series_count: int = 0  # the factory's registry (clone variants)
 
+    def __post_init__(self) -> None:  # the model applies the timing rules itself: give it the times and the clock
+        self.model.times = SeriesTimes(self.expiry, WINDOW, self.sweep_deadline)
+        self.model.warp(self.now)
+
     def nonce_used(self, account: str, nonce: int) -> bool:
         word = self.cancelled_words.get((account, nonce >> 8), 0)
         return nonce in self.used_nonces.get(account, set()) or bool(word >> (nonce & 255) & 1)
@@ -109,12 +124,9 @@ class SettlementSpec:
         return updated_at <= self.now and updated_at - self.expiry <= WINDOW  # round ids answer in themselves
 
     def check_settleable(self) -> None:
-        if self.level >= 2:
+        if self.level >= 2 and self.model.breaker_holds:  # the breaker holds settlement MAX_SETTLEMENT_DELAY at most
             raise Expected("circuit_breaker: price moves paused")
-        if self.now < self.expiry:
-            raise Expected("settlement_series: not expired")
-        if self.model.price != 0:
-            raise Expected("settlement_series: already settled")
+        _model(self.model._check_settleable)
 
     def check_first_usable(self, round_id: int) -> None:
         current = round_id
@@ -123,7 +135,9 @@ class SettlementSpec:
                 return
             current -= 1
             r = self.rounds.get(current)
-            if r is None or r.updated_at < self.expiry:
+            if r is None:  # a gap in the round ids is walked over, never taken as the start of the feed
+                continue
+            if r.updated_at < self.expiry:
                 return
             if self.usable(current):
                 raise Expected("settlement_series: not the first usable round")
@@ -191,6 +205,7 @@ class SettlementWorld:
             self._setup(writer, self.token, self.token_abi.calldata("mint", writer, WRITER_FUNDS))
             self._setup(writer, self.token, self.token_abi.calldata("approve", self.series, MAX_UINT))
             self.spec.tokens[writer] = WRITER_FUNDS
+        self.spec.model.series = self.series  # the receiver the contract refuses
         self.labels = {
             self.series: (LABEL_SERIES, self.series_abi),
             self.token: (LABEL_TOKEN, self.token_abi),
@@ -266,7 +281,7 @@ class SettlementWorld:
 
     def _person(self, rng: random.Random, zero_chance: float = 0.0) -> int:
         if zero_chance and rng.random() < zero_chance:
-            return -1
+            return rng.choice([-1, SERIES_ITSELF])
         return rng.randrange(PEOPLE)
 
     def generate(self, rng: random.Random) -> Step:
@@ -287,6 +302,9 @@ class SettlementWorld:
         if op == "warp":
             targets = [spec.expiry - 1, spec.expiry, spec.expiry + 1, spec.expiry + WINDOW, spec.expiry + WINDOW + 1]
             targets += [spec.sweep_deadline - 1, spec.sweep_deadline]
+            times = model.times or SeriesTimes(spec.expiry, WINDOW, spec.sweep_deadline)
+            for edge in (times.guard_lapses_at, times.fallback_opens_at, model.late_sweep_at or spec.sweep_deadline):
+                targets += [edge - 1, edge]  # the breaker bound, the fallback and the claim period after settlement
             later = [t - spec.now for t in targets if t > spec.now]
             return {"op": op, "seconds": pick(rng, [*later, 1, 60], 1, 900)}
         if op == "set_round":
@@ -337,7 +355,7 @@ class SettlementWorld:
             }
         if op == "reclaim":
             return {"op": op, "writer": self._person(rng)}
-        if op == "sweep":
+        if op in ("sweep", "settle_fallback"):
             return {"op": op}
         if (spec.level and rng.random() < 0.8) or (not spec.level and rng.random() < 0.3):
             return {
@@ -382,6 +400,8 @@ class SettlementWorld:
     # -- execution -------------------------------------------------------------------------------------------
 
     def _who(self, index: int) -> str:
+        if index == SERIES_ITSELF:
+            return self.series
         return ZERO if index < 0 else self.people[index]
 
     def execute(self, step: Step) -> None:
@@ -390,8 +410,7 @@ class SettlementWorld:
         if op == "warp":
             self.spec.now += int(step["seconds"])
             self.chain.set_block(self.spec.now, self.chain.number + 1)
-            if self.spec.now >= self.spec.expiry:
-                self.spec.model.expire()
+            self.spec.model.warp(self.spec.now)
             return
         sender, to, calldata, plan = getattr(self, f"_plan_{op}")(step)
         self.dirty.add(sender)
@@ -435,6 +454,7 @@ class SettlementWorld:
             "invalidate_nonces": "invalidate_nonces", "create_series": "create_series",
             "transfer_ownership": "transfer_ownership", "accept_ownership": "accept_ownership",
             "set_guardian": "set_guardian",
+            "settle_fallback": "settle_fallback",
         }.get(op, "raise_level")  # fmt: skip
 
     def _save(self) -> tuple[Any, ...]:
@@ -444,7 +464,7 @@ class SettlementWorld:
             model.deposited, model.paid, model.reclaimed, model.swept_amount, model.price, model.swept,
             model.expired, model.payouts, len(model.ledger), spec.level, spec.reporter_nonce,
             {k: set(v) for k, v in spec.used_nonces.items()}, dict(spec.cancelled_words),
-            dict(spec.rounds), dict(spec.tokens),
+            dict(spec.rounds), dict(spec.tokens), (model.settled, model.settled_at, model.source, model.swept_late),
         )  # fmt: skip
 
     def _restore(self, s: tuple[Any, ...]) -> None:
@@ -452,7 +472,7 @@ class SettlementWorld:
         (model.balances, model.written, model.total_supply, model.open_units, model.open_written, model.deposited,
          model.paid, model.reclaimed, model.swept_amount, model.price, model.swept, model.expired, model.payouts,
          ledger_len, spec.level, spec.reporter_nonce, spec.used_nonces, spec.cancelled_words, spec.rounds,
-         spec.tokens) = s  # fmt: skip
+         spec.tokens, (model.settled, model.settled_at, model.source, model.swept_late)) = s  # fmt: skip
         del model.ledger[ledger_len:]
 
     # Each _plan_<op> returns (sender, contract, calldata, plan); plan() updates the spec and returns the expected
@@ -497,8 +517,15 @@ class SettlementWorld:
         return self.keeper, self.oracle, self.oracle_abi.calldata("set_round", rid, answer, updated), plan
 
     def _settled(self, price: int, source: int, reference: int) -> ExpectedEvent:
-        numerator = _model(self.spec.model.settle, price)
+        numerator = _model(self.spec.model.settle, price, source)
         return (LABEL_SERIES, "Settled", (price, numerator, self.terms.cap, source, reference))
+
+    def _plan_settle_fallback(self, step: Step) -> tuple[str, str, bytes, Any]:
+        def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
+            price = _model(self.spec.model.settle_fallback)  # no breaker, no oracle, no signature
+            return (price,), [(LABEL_SERIES, "Settled", (price, 0, self.terms.cap, SOURCE_FALLBACK, 0))]
+
+        return self.keeper, self.series, self.series_abi.calldata("settle_fallback"), plan
 
     def _plan_settle(self, step: Step) -> tuple[str, str, bytes, Any]:
         rid = int(step["round"])
@@ -601,8 +628,7 @@ class SettlementWorld:
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
             spec, model = self.spec, self.spec.model
             _model(model._check_claimable)
-            if recipient == ZERO:
-                raise Expected("settlement_series: zero address")
+            _model(model.check_receiver, "" if recipient == ZERO else recipient)
             if spec.now > deadline:
                 raise Expected("eip712: expired deadline")
             if spec.nonce_used(holder, nonce):
@@ -644,10 +670,10 @@ class SettlementWorld:
 
     def _plan_sweep(self, step: Step) -> tuple[str, str, bytes, Any]:
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
-            if self.spec.level >= 3:
+            if self.spec.level >= 3 and self.spec.model.breaker_holds:  # the halt holds the sweep for a bounded time
                 raise Expected("circuit_breaker: halted")
-            after = self.spec.now >= self.spec.sweep_deadline
-            amount = _model(self.spec.model.sweep, after)
+            amount = _model(self.spec.model.sweep)
+            after = self.spec.model.swept_late  # from max(SWEEP_DEADLINE, settled_at + MIN_CLAIM_PERIOD) on
             self.spec.move(self.series, self.treasury, amount)
             events: list[ExpectedEvent] = (
                 [(LABEL_TOKEN, "Transfer", (self.series, self.treasury, amount))] if amount else []
@@ -731,8 +757,42 @@ class SettlementWorld:
         values = abi.functions[name].result(self.chain.view(to, abi.view_calldata(name, *args)))
         return values[0] if len(values) == 1 else values
 
+    def _drain_after_the_maximum_delays(self) -> None:
+        """Liveness, at the end of a sequence: from whatever state it left (any level, an owner that never lowers,
+        no usable round), wait out the documented delays and take every wei out through the exits, each step run
+        and compared like any other; every entitled exit must succeed and the series must end empty."""
+        spec, model = self.spec, self.spec.model
+        times = model.times or SeriesTimes(spec.expiry, WINDOW, spec.sweep_deadline)
+
+        def run(step: Step, done: Any, what: str) -> None:
+            self.execute(step)
+            self.check_invariants()
+            if not done():
+                raise Mismatch(f"step {self.step_no}: liveness: {what} refused after the maximum delays: {step}")
+
+        if spec.now < times.fallback_opens_at:
+            self.execute({"op": "warp", "seconds": times.fallback_opens_at - spec.now})
+        if not model.settled:
+            run({"op": "settle_fallback"}, lambda: model.settled, "settle_fallback")
+        if model.swept:
+            return
+        for i, person in enumerate(self.people):
+            if model.balances.get(person, 0):
+                run({"op": "claim", "holder": i}, lambda p=person: not model.balances.get(p, 0), "claim")
+            if model.written.get(person, 0):
+                run({"op": "reclaim", "writer": i}, lambda p=person: not model.written.get(p, 0), "reclaim")
+        if spec.now < model.late_sweep_at:
+            self.execute({"op": "warp", "seconds": model.late_sweep_at - spec.now})
+
+        def emptied() -> bool:
+            return model.swept and model.held == 0 == spec.tokens.get(self.series, 0)
+
+        run({"op": "sweep"}, emptied, "sweep")
+
     def check_invariants(self, full: bool = False) -> None:
         spec, model = self.spec, self.spec.model
+        if full:  # the end of a sequence: the liveness drain first, then the full comparison of the drained state
+            self._drain_after_the_maximum_delays()
         try:
             model.check_invariants()
         except AssertionError as error:
@@ -742,6 +802,7 @@ class SettlementWorld:
             "collateral_held": model.held, "total_deposited": model.deposited, "total_paid": model.paid,
             "total_reclaimed": model.reclaimed, "total_swept": model.swept_amount, "totalSupply": model.total_supply,
             "open_units": model.open_units, "open_written": model.open_written, "settlement_price": model.price,
+            "settled_at": model.settled_at,
             "swept": model.swept, "level": spec.level, "token_balance": spec.tokens.get(self.series, 0),
         }  # fmt: skip
         if chain_state != model_state:
@@ -768,7 +829,7 @@ class SettlementWorld:
         """Every view of the series the model answers (docs/fuzzing.md, "Views"): payouts as ``claim`` and
         ``reclaim`` would pay them now, the rate, nonces, the domain separator, owner and guardian."""
         spec, model, terms = self.spec, self.spec.model, self.terms
-        live = model.price != 0 and not model.swept
+        live = model.settled and not model.swept  # a fallback settlement has price 0 and pays writers
         numerator = model.numerator
         views: dict[tuple[str, tuple[Any, ...]], Any] = {
             ("payout_rate", ()): (numerator, terms.cap),
@@ -802,7 +863,7 @@ class SettlementWorld:
     def _chain_state_by_views(self) -> dict[str, Any]:
         s, a = self.series, self.series_abi
         names = ["collateral_held", "total_deposited", "total_paid", "total_reclaimed", "total_swept", "totalSupply"]
-        names += ["open_units", "open_written", "settlement_price", "swept", "level"]
+        names += ["open_units", "open_written", "settlement_price", "settled_at", "swept", "level"]
         state = {name: self._view(s, a, name) for name in names}
         state["token_balance"] = self._view(self.token, self.token_abi, "balanceOf", s)
         return state
@@ -818,6 +879,7 @@ class SettlementWorld:
             "open_units": read(s, slots["open_units"]),
             "open_written": read(s, slots["open_written"]),
             "settlement_price": read(s, slots["settlement_price"]),
+            "settled_at": read(s, slots["settled_at"]),
             "swept": read(s, slots["swept"]) != 0,
             "level": read(s, slots["level"]),
             "token_balance": read(self.token, mapping_slot(self.token_slots["balanceOf"], s)),
