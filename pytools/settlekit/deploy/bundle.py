@@ -112,9 +112,28 @@ def _vyper(project: Project, vyper: Tool, argv: list[str], stdin: str | None = N
 
 
 def standard_json_input(project: Project, vyper: Tool, source: str) -> dict[str, Any]:
-    """The standard-JSON input of ``source`` with every module it imports, as ``vyper -f solc_json`` writes it."""
+    """The standard-JSON input of ``source`` with every module it imports, as ``vyper -f solc_json`` writes it,
+    with the EVM version made explicit (the compiler's default, which is what forge submits too), so the input
+    means the same to any compiler build that reads it."""
     data: dict[str, Any] = json.loads(_vyper(project, vyper, ["-f", "solc_json", source]))
+    data.setdefault("settings", {}).setdefault("evmVersion", _default_evm_version(project, vyper))
     return data
+
+
+def _default_evm_version(project: Project, vyper: Tool) -> str:
+    """The EVM version the project's vyper compiles for by default (``prague`` for 0.4.3)."""
+    python = vyper.path.parent / "python"
+    completed = subprocess.run(
+        [str(python), "-c", "from vyper.evm.opcodes import DEFAULT_EVM_VERSION as v; print(v)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=project.root,
+    )
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise BundleError("cannot read the project vyper's default EVM version", hint="reinstall it: make setup")
+    return completed.stdout.strip()
 
 
 def recompile(project: Project, vyper: Tool, standard_json: dict[str, Any], source: str) -> tuple[bytes, bytes]:

@@ -168,17 +168,24 @@ def _run(argv: list[str], env: dict[str, str], api_key: str | None, cwd: Path) -
     output = _scrub(completed.stdout + completed.stderr, api_key)
     if completed.returncode == 0:
         return output
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    reason = next((line for line in lines if line.startswith("Error")), lines[-1] if lines else "no output")
-    detail = " ".join(lines[lines.index(reason) + 1 :][:4]) if reason in lines else ""
+    reason, context = _forge_error(output)
     unreachable = any(word in output for word in ("error sending request", "Connect", "connection refused"))
     raise SubmitError(
-        f"the explorer did not accept {contract}: {reason}" + (f" ({detail})" if detail else ""),
+        f"the explorer did not accept {contract}: {reason}" + (f" ({context})" if context else ""),
         hint=(
             "the verifier URL does not answer: check --verifier-url and that the explorer is up, then run "
             "settlekit verify --submit again"
             if unreachable
-            else "read the explorer's answer above; the bundle under deployments/ is unchanged, so fix the "
-            "cause and run settlekit verify --submit again"
+            else "the explorer answered with an error or not as its API does: check --verifier and --verifier-url "
+            "(the bundle under deployments/ is written and proven), then run settlekit verify --submit again"
         ),
     )
+
+
+def _forge_error(output: str) -> tuple[str, str]:
+    """forge's error line without the payload it echoes (the whole source), and its context lines, shortened."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    reason = next((line for line in lines if line.startswith("Error")), lines[-1] if lines else "no output")
+    reason = reason.removeprefix("Error:").strip().split(", payload:")[0]
+    context = "; ".join(line.removeprefix("- ")[:200] for line in lines if line.startswith("- "))
+    return reason[:300], context[:400]
