@@ -11,6 +11,14 @@ quirks are worked around here:
 - forge's Etherscan verifier refuses chains it has no Etherscan entry for (Anvil's 31337) with "ETHERSCAN_API_KEY
   must be set", whatever key is given; a chain id Etherscan knows (Sepolia's 11155111) works with any URL.
 
+forge 1.7.1 also sends only the contract's own file, not the modules it imports (for every verifier type: its
+Etherscan ``vyper-json`` payload and its Sourcify ``stdJsonInput`` both hold one source), so an explorer cannot
+compile a contract built from modules from what forge sends. Each submission therefore first asks forge for the
+input it would send (``--show-standard-json-input``, which sends nothing) and compares it with the bundle: when they
+hold the same sources forge submits; when forge's input lacks sources, settlekit posts the bundle's own input to the
+same API with the same fields forge uses (Etherscan-style form for etherscan/blockscout/custom, the Sourcify v2 JSON
+for sourcify), and the submission says so (``via``, ``missing_in_forge``).
+
 The API key is read from the environment variable the caller names and handed to forge in *its* environment
 (``ETHERSCAN_API_KEY``, ``VERIFIER_API_KEY``), never on its command line; forge's output is scrubbed of it before
 anything is returned, so it cannot reach settlekit's output, logs or exception text.
@@ -18,12 +26,16 @@ anything is returned, so it cannot reach settlekit's output, logs or exception t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from settlekit.deploy.bundle import Bundle, ContractBundle
 from settlekit.exceptions import SettlekitError, UsageError
@@ -47,6 +59,8 @@ class Submission:
     command: list[str]  # forge's exact argv (it holds no key)
     guid: str | None
     url: str | None
+    via: str = "forge"  # or "settlekit" when forge's input lacked sources of the bundle
+    missing_in_forge: list[str] | None = None
 
 
 def forge_command(
@@ -132,17 +146,117 @@ def submit_bundle(
         for contract in bundle.contracts:
             _placeholder_home(Path(home), contract.compiler_version)
             argv = forge_command(forge, project, contract, bundle.chain_id, verifier, verifier_url)
-            output = _run(argv, env, api_key, project.root)
-            submissions.append(
-                Submission(
-                    contract.step,
-                    contract.address,
-                    argv,
-                    _first(_GUID, output),
-                    _first(_URL, output),
+            missing = _missing_in_forge(argv, env, project, contract)
+            if not missing:
+                output = _run(argv, env, api_key, project.root)
+                submissions.append(
+                    Submission(contract.step, contract.address, argv, _first(_GUID, output), _first(_URL, output))
                 )
-            )
+                continue
+            if not verifier_url:
+                raise UsageError(
+                    f"forge would submit {contract.contract} without {', '.join(missing)}, and settlekit can only "
+                    "submit the complete bundle itself to an explicit URL",
+                    hint="pass --verifier-url (the explorer's API URL)",
+                )
+            guid = _post_bundle(contract, bundle.chain_id, verifier, verifier_url, api_key)
+            submissions.append(Submission(contract.step, contract.address, argv, guid, None, "settlekit", missing))
     return submissions
+
+
+def _missing_in_forge(argv: list[str], env: dict[str, str], project: Project, contract: ContractBundle) -> list[str]:
+    """The bundle's sources that forge's own standard-JSON input lacks or holds with other content."""
+    completed = subprocess.run(
+        [*argv, "--show-standard-json-input"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=FORGE_TIMEOUT,
+        check=False,
+        cwd=project.root,
+    )
+    try:
+        sources = json.loads(completed.stdout)["sources"]
+    except (ValueError, KeyError, TypeError):
+        raise SubmitError(
+            f"forge verify-contract could not prepare {contract.contract}: "
+            + _forge_error(completed.stdout + completed.stderr)[0],
+            hint="run the command with --show-standard-json-input by hand to see why",
+        ) from None
+    root = str(project.root) + "/"
+    forge_sources = {path.removeprefix(root): entry.get("content") for path, entry in sources.items()}
+    wanted = contract.standard_json["sources"]
+    return sorted(path for path, entry in wanted.items() if forge_sources.get(path) != entry["content"])
+
+
+def _post_bundle(
+    contract: ContractBundle, chain_id: int, verifier: str, verifier_url: str, api_key: str | None
+) -> str | None:
+    """Post the bundle's complete standard-JSON input with the fields forge uses; the explorer's id for it."""
+    number = contract.compiler_version.split("+", maxsplit=1)[0]
+    if not verifier_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--verifier-url {verifier_url!r} is not an http(s) URL", hint="e.g. https://api.etherscan.io/api"
+        )
+    kwargs: dict[str, Any]
+    if verifier == "sourcify":
+        url = f"{verifier_url.rstrip('/')}/v2/verify/{chain_id}/{contract.address}"
+        kwargs = {
+            "json": {
+                "stdJsonInput": contract.standard_json,
+                "compilerVersion": number,
+                "contractIdentifier": contract.contract,
+                "creationTransactionHash": contract.tx_hash,
+            }
+        }
+    else:
+        url = verifier_url
+        form = {
+            "module": "contract",
+            "action": "verifysourcecode",
+            "contractaddress": contract.address.lower(),
+            "sourceCode": json.dumps(contract.standard_json),
+            "codeformat": "vyper-json",
+            "contractname": contract.contract,
+            "compilerversion": f"vyper:{number}",
+            "optimizationUsed": "0",
+            "runs": "0",
+            "constructorArguements": contract.constructor_args,
+            "constructorArguments": contract.constructor_args,
+        }
+        if api_key is not None:
+            form["apikey"] = api_key
+        kwargs = {"data": form}
+    try:
+        response = requests.post(url, timeout=60, **kwargs)
+    except requests.RequestException as error:
+        reason = _scrub(type(error).__name__, api_key)
+        raise SubmitError(
+            f"the explorer did not accept {contract.contract}: the verifier URL does not answer ({reason})",
+            hint="the verifier URL does not answer: check --verifier-url and that the explorer is up, then run "
+            "settlekit verify --submit again",
+        ) from None
+    if response.status_code >= 400:
+        raise SubmitError(
+            f"the explorer did not accept {contract.contract}: HTTP {response.status_code} from the verifier URL",
+            hint="the explorer answered with an error: check --verifier and --verifier-url (the bundle under "
+            "deployments/ is written and proven), then run settlekit verify --submit again",
+        )
+    text = response.text
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    if verifier == "sourcify":
+        return str(answer.get("verificationId")) if isinstance(answer, dict) and "verificationId" in answer else None
+    if not isinstance(answer, dict) or str(answer.get("status")) != "1":
+        result = answer.get("result") if isinstance(answer, dict) else text[:200]
+        raise SubmitError(
+            f"the explorer did not accept {contract.contract}: {_scrub(str(result), api_key)[:300]}",
+            hint="read the explorer's answer; fix the cause (the bundle under deployments/ is written and proven), "
+            "then run settlekit verify --submit again",
+        )
+    return str(answer.get("result"))
 
 
 def _scrub(text: str, secret: str | None) -> str:
