@@ -166,7 +166,10 @@ def _prove(w3: Web3, step: str, entry: dict[str, Any], creation: bytes, runtime:
             hint="the sources or compiler changed since the deploy: check out the deployed commit, then retry",
         )
     tx_input = bytes(w3.eth.get_transaction(entry["tx_hash"])["input"])
-    if not tx_input.endswith(creation + args):
+    expected = creation + args
+    # through the deterministic-deployment proxy the input is the 32-byte salt followed by the init code
+    matches = tx_input[32:] == expected if entry.get("create2") else tx_input == expected
+    if not matches:
         raise BundleError(
             f"{step}: the creation transaction {entry['tx_hash']} did not run the recompiled creation code with the "
             "recorded constructor arguments",
