@@ -42,16 +42,20 @@ class Explorer:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
-                explorer.requests.append({"method": self.command, "path": self.path, "form": form})
-                status = 500 if form.get("contractaddress") in explorer.failing else explorer.status
-                payload = (
-                    b'{"status":"1","message":"OK","result":"guid-%d"}' % len(explorer.requests)
-                    if status == 200
-                    else b"internal error"
-                )
+                if self.path.startswith("/api/v2/verify/"):  # Sourcify v2: JSON in, 202 with an id out
+                    explorer.requests.append({"method": self.command, "path": self.path, "json": json.loads(body)})
+                    status, payload = 202, b'{"verificationId":"vid-%d"}' % len(explorer.requests)
+                else:
+                    form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+                    explorer.requests.append({"method": self.command, "path": self.path, "form": form})
+                    status = 500 if form.get("contractaddress") in explorer.failing else explorer.status
+                    payload = (
+                        b'{"status":"1","message":"OK","result":"guid-%d"}' % len(explorer.requests)
+                        if status == 200
+                        else b"internal error"
+                    )
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
+                self.send_header("Content-Type", "application/json" if status < 300 else "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -263,3 +267,34 @@ mock = true
     assert bundle["step"] == "collateral"
     assert bundle["proof"].startswith("runtime matches")
     assert json.loads(result.stdout)["submissions"] is None
+
+
+@pytest.mark.parametrize("verifier", ["sourcify", "blockscout"])
+def test_submit_to_sourcify_and_blockscout(deployed: tuple[Anvil, Path, Path], verifier: str) -> None:
+    _node, plan, out = deployed
+    manifest = json.loads((out / str(SEPOLIA) / "safety.json").read_text())
+    with Explorer() as explorer:
+        url = explorer.url + ("/" if verifier == "sourcify" else "")  # forge joins v2/verify/... onto it
+        result = verify_cli(plan, out, "--submit", "--verifier", verifier, "--verifier-url", url, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    bundles = {c["step"]: c for c in data["bundle"]["contracts"]}
+    assert len(explorer.requests) == len(STEPS)
+    for submission in data["submissions"]:
+        step, address = submission["step"], submission["address"]
+        assert submission["command"][submission["command"].index("--verifier") + 1] == verifier
+        assert submission["via"] == ("settlekit" if step == "harness" else "forge")
+        if verifier == "sourcify":
+            tx_hash = manifest["contracts"][step]["tx_hash"]
+            assert submission["command"][submission["command"].index("--creation-transaction-hash") + 1] == tx_hash
+            (request,) = [r for r in explorer.requests if r["path"] == f"/api/v2/verify/{SEPOLIA}/{address}"]
+            sent = request["json"]
+            assert sent["contractIdentifier"] == bundles[step]["contract"]
+            assert sent["compilerVersion"] == bundles[step]["compiler_version"].split("+")[0]
+            assert sent["creationTransactionHash"] == tx_hash
+            sources = sent["stdJsonInput"]["sources"]
+        else:
+            (request,) = [r for r in explorer.requests if r.get("form", {}).get("contractaddress") == address.lower()]
+            assert request["form"].get("constructorArguements", "") == bundles[step]["constructor_args"]
+            sources = json.loads(request["form"]["sourceCode"])["sources"]
+        assert sorted(p.removeprefix(str(REPO) + "/") for p in sources) == bundles[step]["sources"]

@@ -31,6 +31,7 @@ import os
 import re
 import subprocess
 import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,8 @@ def _post_bundle(
         )
     kwargs: dict[str, Any]
     if verifier == "sourcify":
-        url = f"{verifier_url.rstrip('/')}/v2/verify/{chain_id}/{contract.address}"
+        # joined as forge joins it (a URL join: keep a trailing slash on the base to keep its last segment)
+        url = urllib.parse.urljoin(verifier_url, f"v2/verify/{chain_id}/{contract.address}")
         kwargs = {
             "json": {
                 "stdJsonInput": contract.standard_json,
