@@ -147,7 +147,7 @@ def submit_bundle(
         for contract in bundle.contracts:
             _placeholder_home(Path(home), contract.compiler_version)
             argv = forge_command(forge, project, contract, bundle.chain_id, verifier, verifier_url)
-            missing = _missing_in_forge(argv, env, project, contract)
+            missing = _missing_in_forge(argv, env, project, contract, api_key)
             if not missing:
                 output = _run(argv, env, api_key, project.root)
                 submissions.append(
@@ -165,23 +165,32 @@ def submit_bundle(
     return submissions
 
 
-def _missing_in_forge(argv: list[str], env: dict[str, str], project: Project, contract: ContractBundle) -> list[str]:
+def _missing_in_forge(
+    argv: list[str], env: dict[str, str], project: Project, contract: ContractBundle, api_key: str | None
+) -> list[str]:
     """The bundle's sources that forge's own standard-JSON input lacks or holds with other content."""
-    completed = subprocess.run(
-        [*argv, "--show-standard-json-input"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=FORGE_TIMEOUT,
-        check=False,
-        cwd=project.root,
-    )
+    try:
+        completed = subprocess.run(
+            [*argv, "--show-standard-json-input"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=FORGE_TIMEOUT,
+            check=False,
+            cwd=project.root,
+        )
+    except subprocess.TimeoutExpired:
+        raise SubmitError(
+            f"forge verify-contract --show-standard-json-input for {contract.contract} did not finish in "
+            f"{FORGE_TIMEOUT:g}s",
+            hint="run it by hand to see where it hangs",
+        ) from None
     try:
         sources = json.loads(completed.stdout)["sources"]
     except (ValueError, KeyError, TypeError):
         raise SubmitError(
             f"forge verify-contract could not prepare {contract.contract}: "
-            + _forge_error(completed.stdout + completed.stderr)[0],
+            + _forge_error(_scrub(completed.stdout + completed.stderr, api_key))[0],
             hint="run the command with --show-standard-json-input by hand to see why",
         ) from None
     root = str(project.root) + "/"
