@@ -217,6 +217,10 @@ def test_explorer_down_or_failing_is_one_error_and_one_fix(
 
 def test_bundle_is_refused_when_it_does_not_match_the_chain(deployed: tuple[Anvil, Path, Path]) -> None:
     _node, plan, out = deployed
+    good = verify_cli(plan, out, "--bundle")
+    assert good.returncode == 0, good.stdout + good.stderr
+    folder = out / str(SEPOLIA) / "safety.verify"
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     path = out / str(SEPOLIA) / "safety.json"
     manifest = json.loads(path.read_text())
     manifest["contracts"]["collateral"]["constructor_args"] = ["Other USD", "oUSD", 6]  # no immutables to betray it
@@ -226,7 +230,8 @@ def test_bundle_is_refused_when_it_does_not_match_the_chain(deployed: tuple[Anvi
     lines = result.stderr.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["error", "fix"], result.stderr
     assert "collateral: the creation transaction" in lines[0]
-    assert not (out / str(SEPOLIA) / "safety.verify").exists()
+    # the proven bundle of the previous run is left exactly as it was: a bundle is replaced only by a proven one
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".safety.verify")]
 
 
