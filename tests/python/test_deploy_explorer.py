@@ -33,9 +33,12 @@ class Explorer:
     """A tiny Etherscan-like API: records every request and answers with ``status`` (JSON on 200), or with 500 for
     the addresses in ``failing``."""
 
-    def __init__(self, status: int = 200, failing: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, status: int = 200, failing: frozenset[str] = frozenset(), verified: frozenset[str] = frozenset()
+    ) -> None:
         self.status = status
         self.failing = failing
+        self.verified = verified
         self.requests: list[dict[str, Any]] = []
         explorer = self
 
@@ -54,6 +57,9 @@ class Explorer:
                         if status == 200
                         else b"internal error"
                     )
+                    if form.get("contractaddress") in explorer.verified:
+                        status = 200
+                        payload = b'{"status":"0","message":"NOTOK","result":"Contract source code already verified"}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if status < 300 else "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
@@ -303,3 +309,17 @@ def test_submit_to_sourcify_and_blockscout(deployed: tuple[Anvil, Path, Path], v
             assert request["form"].get("constructorArguements", "") == bundles[step]["constructor_args"]
             sources = json.loads(request["form"]["sourceCode"])["sources"]
         assert sorted(p.removeprefix(str(REPO) + "/") for p in sources) == bundles[step]["sources"]
+
+
+def test_a_contract_already_verified_is_not_an_error(deployed: tuple[Anvil, Path, Path]) -> None:
+    _node, plan, out = deployed
+    harness = json.loads((out / str(SEPOLIA) / "safety.json").read_text())["contracts"]["harness"]["address"]
+    with Explorer(verified=frozenset({harness.lower()})) as explorer:
+        result = verify_cli(
+            plan, out, "--submit", "--verifier-url", explorer.url, "--api-key-env", "EXPLORER_KEY", "--json"
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    guids = {s["step"]: s["guid"] for s in json.loads(result.stdout)["submissions"]}
+    assert guids["harness"] is None
+    assert guids["collateral"] is not None
+    assert guids["probe"] is not None

@@ -260,6 +260,8 @@ def _post_bundle(
         answer = None
     if verifier == "sourcify":
         return str(answer.get("verificationId")) if isinstance(answer, dict) and "verificationId" in answer else None
+    if isinstance(answer, dict) and "already verified" in str(answer.get("result", "")).lower():
+        return None  # nothing to do: the explorer has this contract's source (forge treats it the same way)
     if not isinstance(answer, dict) or str(answer.get("status")) != "1":
         result = answer.get("result") if isinstance(answer, dict) else text[:200]
         raise SubmitError(
