@@ -88,6 +88,17 @@ def test_demo_runs_every_chapter_and_stops_anvil(tmp_path: Path) -> None:
     assert sum(int(r["args"]["payout"]) for r in rows if r["event"] == "Claimed") == model["paid"]
     summaries = json.loads(run_cli("series", "--store", store, "--json").stdout)
     assert [{key: int(s[key]) for key in model} for s in summaries] == [model]
+    narrow = cli_env(COLUMNS="80")  # as text at 80 columns: addresses and amounts whole, nothing cut
+    text = run_cli("series", "--store", store, env=narrow).stdout
+    assert f"series {settlement['series']} (settled)" in text
+    assert f"  deposited           7,500.000015 dUSD ({model['deposited']})" in text
+    assert "  claims outstanding  0 of 15 units" in text
+    text += run_cli("events", "--store", store, "--series", settlement["series"], env=narrow).stdout
+    text += run_cli("incidents", "--store", store, env=narrow).stdout
+    assert "reorg of depth 3" in text
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert all(len(h) in (42, 66) for h in re.findall(r"0x[0-9a-fA-F]+", text))
     liquidation = report["liquidation"]
     assert liquidation["accounting_ok"] is True
     assert liquidation["model_agrees"] is True
