@@ -171,3 +171,28 @@ def _without_raw(report: str) -> str:
     """The report without the guarded failure's panel (its raw revert data is folded at the width on purpose)."""
     start = report.index("guarded failure, decoded")
     return report[:start] + report[report.index("╰", start) :]
+
+
+def test_step_lines_stay_on_screen_in_a_terminal_and_are_plain_elsewhere() -> None:
+    import io
+
+    from rich.console import Console
+
+    from settlekit.cli.demo_cmd import _Steps
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=80)
+    steps = _Steps(terminal, io.StringIO())
+    with steps.spinner():
+        assert steps.status is not None  # a spinner on the running step...
+        steps("deploying the `settlement` plan")
+        steps("settled")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).replace("\r", "\n")  # without the escapes
+    kept = [line for line in text.splitlines() if re.match(r"\[ *\d+\.\ds\] ", line)]
+    assert [line.split("] ", 1)[1] for line in kept] == ["deploying the `settlement` plan", "settled"]  # ...and lines
+    pipe, plain = io.StringIO(), Console(file=io.StringIO(), force_terminal=False)
+    steps = _Steps(plain, pipe)
+    with steps.spinner():
+        assert steps.status is None
+        steps("compiling")
+    assert re.fullmatch(r"\[ *\d+\.\ds\] compiling\n", pipe.getvalue())
