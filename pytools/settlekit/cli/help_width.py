@@ -3,7 +3,7 @@
 Typer lays a command's options out as a rich table whose columns ellipsize (``--delivery-max-ba…``) when the
 terminal is narrow. Here every column but the last (the help text) is made unwrappable, so rich narrows and wraps the
 help text instead and never cuts an option name, a flag or a type; a help word wider than its column is folded onto
-the next line, not cut. Installed when the CLI is asked for help; checked by ``tests/python/test_cli_help_width.py``
+the next line, not cut. Installed when the CLI is asked for help; checked by ``tests/python/test_cli_width.py``
 at COLUMNS=80 for every command.
 """
 

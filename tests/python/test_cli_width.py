@@ -1,4 +1,4 @@
-"""``--help`` at 80 columns: every option name of every command is shown whole, and nothing is cut with an
+"""Output at 80 columns. ``--help``: every option name of every command is shown whole, and nothing is cut with an
 ellipsis (typer's option tables used to print ``--delivery-max-ba…``)."""
 
 from __future__ import annotations
@@ -43,3 +43,15 @@ def test_help_at_80_columns_keeps_option_names_whole(
         for name in [*param.opts, *param.secondary_opts]:
             if name.startswith("--"):
                 assert name in out, f"{name} of `settlekit {' '.join(path)}` is not shown whole at 80 columns"
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["errors", "catalogue"]])
+def test_tables_fold_long_paths_at_80_columns_instead_of_cutting_them(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    main(command)
+    out = capsys.readouterr().out
+    assert "│" in out  # a table
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
