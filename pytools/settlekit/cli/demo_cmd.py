@@ -202,12 +202,17 @@ def _render_liquidation(report: DemoReport, console: Console) -> None:
     if caps:
         _render_wave(liquidation["wave"], caps, console)
     books = liquidation["accounting"]
-    _line(
-        console,
-        f"accounting: cash {books['cash']:,} + debt {books['total_debt']:,} = assets {books['total_assets']:,} "
-        f"(deficit {books['deficit']:,} written off); lenders' shares worth {books['lenders_worth']:,}, "
-        f"dust {books['dust']} wei",
-    )
+    console.print()
+    _line(console, "the lenders' books (USDC)")
+    for label, key in (
+        ("cash", "cash"),
+        ("+ debt", "total_debt"),
+        ("= assets", "total_assets"),
+        ("deficit written off", "deficit"),
+        ("lenders' shares worth", "lenders_worth"),
+    ):
+        _line(console, f"  {label:<22} {in_units(books[key], 6):>20}")
+    _line(console, f"  {'dust in the pool':<22} {books['dust']:>20} (smallest units of USDC)")
 
 
 def _render_wave(wave: list[dict[str, int]], caps: dict[str, Any], console: Console) -> None:

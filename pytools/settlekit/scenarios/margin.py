@@ -356,9 +356,10 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
     )
     check = market.accounting()
     say(
-        f"accounting: cash {check['cash']:,} + total debt {check['total_debt']:,} = lenders' assets "
-        f"{check['total_assets']:,}; deficit written off {check['deficit']:,}; lenders' shares worth "
-        f"{check['lenders_worth']:,} (dust {check['dust']})"
+        f"accounting: cash {in_units(check['cash'], 6, 'USDC')} + total debt {in_units(check['total_debt'], 6, 'USDC')}"
+        f" = lenders' assets {in_units(check['total_assets'], 6, 'USDC')}; deficit written off "
+        f"{in_units(check['deficit'], 6, 'USDC')}; lenders' shares worth {in_units(check['lenders_worth'], 6, 'USDC')} "
+        f"(dust {check['dust']} of the smallest unit)"
     )
     return {
         "liquidations": liquidations,
