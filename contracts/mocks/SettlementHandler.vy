@@ -55,6 +55,13 @@ minted_after_expiry: public(uint256)
 settled_twice: public(uint256)
 # @notice Times a second `initialize` of the clone succeeded (must stay 0).
 reinitialized: public(uint256)
+# @notice The first round published after expiry (0: none yet). Every settle attempt names it: a later round is
+#         never the first usable one, so a refused first attempt must not make every later one stale.
+settle_round: public(uint80)
+# @notice The answer of `settle_round`.
+published_price: public(uint256)
+# @notice Payouts whose exact entitlement was not a whole number of wei (the floor actually rounded).
+rounding_payouts: public(uint256)
 
 
 @deploy
@@ -140,6 +147,8 @@ def _book(units: uint256, owed_scaled: uint256, paid: uint256):
     if paid * self.cap > owed_scaled or (paid + 1) * self.cap <= owed_scaled:
         self.violations += 1
     self.payouts += 1
+    if owed_scaled % self.cap != 0:
+        self.rounding_payouts += 1
     self.loss_scaled += owed_scaled - paid * self.cap
 
 
@@ -195,12 +204,53 @@ def transfer(from_seed: uint256, to_seed: uint256, units_seed: uint256):
     extcall self.series.transfer(self._actor(to_seed % 2, to_seed // 2), units_seed % (balance + 1))
 
 
+@internal
+def _publish(price_seed: uint256):
+    """
+    @notice Publishes the first round after expiry, once, at max(now, EXPIRY). Three times in four its answer
+            lies strictly inside (STRIKE, STRIKE + CAP), where the rate is strictly between 0 and 1 and payouts
+            round; otherwise anywhere in [1, STRIKE + 2 * CAP].
+    @param price_seed Picks the answer.
+    """
+    if self.settle_round != 0:
+        return
+    expiry: uint256 = staticcall self.series.EXPIRY()
+    if block.timestamp < expiry:
+        extcall VM.warp(expiry)
+    strike: uint256 = staticcall self.series.STRIKE()
+    price: uint256 = 0
+    if price_seed % 4 != 0 and self.cap > 1:
+        # cannot overflow: the seed is reduced below CAP - 1 first
+        price = strike + 1 + (price_seed // 4) % (self.cap - 1)
+    else:
+        price = 1 + (price_seed // 4) % (strike + 2 * self.cap)
+    extcall IFeed(self.feed).set_answer(convert(price, int256))
+    self.settle_round = staticcall IFeed(self.feed).latest_round()
+    self.published_price = price
+
+
+@internal
+def _warp_to(target: uint256, price_seed: uint256):
+    """
+    @notice Moves time forward to `target`; if that crosses EXPIRY while the settlement window is still open,
+            the first round after expiry is published on the way, inside the window.
+    @param target The new timestamp (not before now).
+    @param price_seed Picks the round's answer if one is published.
+    """
+    expiry: uint256 = staticcall self.series.EXPIRY()
+    window_end: uint256 = expiry + staticcall self.series.SETTLEMENT_WINDOW()
+    if self.settle_round == 0 and target >= expiry and block.timestamp < window_end:
+        self._publish(price_seed)
+    if target > block.timestamp:
+        extcall VM.warp(target)
+
+
 @external
 def warp(seconds_seed: uint256):
     """
     @notice Time passes (up to 10 days at a time).
     """
-    extcall VM.warp(block.timestamp + seconds_seed % (10 * 86_400))
+    self._warp_to(block.timestamp + seconds_seed % (10 * 86_400), seconds_seed)
 
 
 @external
@@ -219,21 +269,18 @@ def set_level(level_seed: uint256):
 @external
 def settle(price_seed: uint256):
     """
-    @notice Past expiry, a new round is published and settlement attempted; a second success is a violation.
+    @notice Settlement attempted with the first round after expiry (published now, at max(now, EXPIRY), if
+            none was yet); a second success is a violation.
     """
-    expiry: uint256 = staticcall self.series.EXPIRY()
-    if block.timestamp < expiry:
-        extcall VM.warp(expiry)
-    price: uint256 = 1 + price_seed % (staticcall self.series.STRIKE() + 2 * self.cap)
-    extcall IFeed(self.feed).set_answer(convert(price, int256))
+    self._publish(price_seed)
     already: bool = staticcall self.series.settlement_price() != 0
     ok: bool = False
     out: uint256 = 0
-    ok, out = self._exit(self, abi_encode(staticcall IFeed(self.feed).latest_round(), method_id=method_id("settle(uint80)")))
+    ok, out = self._exit(self, abi_encode(self.settle_round, method_id=method_id("settle(uint80)")))
     if ok and already:
         self.settled_twice += 1
     if ok and not already:
-        self.first_price = price
+        self.first_price = self.published_price
 
 
 @internal
@@ -326,9 +373,7 @@ def sweep(late: bool):
     @notice The treasury sweep, either when everything is paid or (late) from the sweep deadline.
     """
     if late:
-        deadline: uint256 = staticcall self.series.SWEEP_DEADLINE()
-        if block.timestamp < deadline:
-            extcall VM.warp(deadline)
+        self._warp_to(max(block.timestamp, staticcall self.series.SWEEP_DEADLINE()), block.timestamp)
     ok: bool = False
     amount: uint256 = 0
     ok, amount = self._exit(self, method_id("sweep()"))

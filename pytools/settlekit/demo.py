@@ -1,8 +1,11 @@
 """The quick-start demo: a real Anvil, a real build, real contracts, one guarded failure decoded.
 
 Each stage of the product adds a chapter here (settlement, liquidation, the watcher seeing a reorg); the demo
-must stay real at every stage: no step is simulated. The watcher (the library Follower, in a thread) follows the
-chain from the deployment on, beside the other chapters, into a SQLite store in the demo's scratch folder.
+must stay real at every stage: no step is simulated. The `safety` and `settlement` plans of settlekit.toml are
+deployed through the journal; the series is created through the deployed factory, as an operator would. The
+watcher (the library Follower, in a thread) follows both deployment manifests with their children (the series the
+factory announces) from the deployment on, beside the other chapters, into a SQLite store in the demo's scratch
+folder (or at ``store_path``, kept for ``settlekit events --series``).
 """
 
 from __future__ import annotations
@@ -27,17 +30,20 @@ from settlekit.errors import ContractRevert, ReasonRevert
 from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
 from settlekit.scenarios.margin import run_margin_scenario
-from settlekit.scenarios.settlement import run_settlement_scenario
+from settlekit.scenarios.settlement import kit_from_manifest, run_settlement_scenario
 from settlekit.watch.decoder import EventDecoder
 from settlekit.watch.follower import Follower, FollowerConfig
 from settlekit.watch.incidents import IncidentLog
+from settlekit.watch.series import record_token, series_events, summarize
 from settlekit.watch.store import EventRow, Store
+from settlekit.watch.targets import Targets, from_manifests
 
 Progress = Callable[[str], None]
 DEMO_DECIMALS = 6
 ONE_TOKEN = 10**DEMO_DECIMALS
 REORG_DEPTH = 3
 WATCH_POLL = 0.2  # seconds between the watcher's polls (it shares the GIL with the scenario)
+DEPLOYMENTS = ("safety", "settlement")  # the plans of settlekit.toml the demo deploys
 
 
 class DemoFailedError(SettlekitError):
@@ -50,7 +56,7 @@ class DemoReport:
 
     chain: dict[str, Any] = field(default_factory=dict)
     build: dict[str, Any] = field(default_factory=dict)
-    deployment: dict[str, Any] = field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     token: dict[str, Any] = field(default_factory=dict)
     guarded_failure: dict[str, Any] = field(default_factory=dict)
     settlement: dict[str, Any] = field(default_factory=dict)
@@ -71,8 +77,11 @@ class DemoReport:
         return asdict(self)
 
 
-def run_demo(project: Project, progress: Progress | None = None) -> DemoReport:
-    """Run the demo on an embedded Anvil that is stopped again at the end, whatever happens."""
+def run_demo(project: Project, progress: Progress | None = None, store_path: Path | None = None) -> DemoReport:
+    """Run the demo on an embedded Anvil that is stopped again at the end, whatever happens.
+
+    ``store_path``: where the watcher's SQLite store is written and kept (by default, in a scratch folder that is
+    removed at the end)."""
     say = progress or (lambda _message: None)
     report = DemoReport()
     started = time.monotonic()
@@ -83,14 +92,17 @@ def run_demo(project: Project, progress: Progress | None = None) -> DemoReport:
     say("starting an embedded Anvil on a free port")
     with Anvil(AnvilConfig(), project) as node, tempfile.TemporaryDirectory(prefix="settlekit-demo-") as scratch:
         report.chain = {"url": node.url, "chain_id": node.chain_id(), "anvil_pid": node.pid}
-        manifest = _deploy_chapter(project, node, store, report, say, Path(scratch))
-        say("starting the watcher beside the scenario (library Follower, SQLite store)")
-        with _Watcher(node, manifest, store, Path(scratch) / "watch.db") as watcher:
-            _token_chapter(node, manifest["contracts"]["collateral"]["address"], store, report, say)
+        manifests = _deploy_chapter(project, node, store, report, say, Path(scratch))
+        targets = from_manifests([(name, manifest) for name, manifest in manifests.items()])
+        path = store_path or Path(scratch) / "watch.db"
+        say(f"starting the watcher on both manifests and their factory's children (SQLite store {path})")
+        token_address = manifests["safety"]["contracts"]["collateral"]["address"]
+        with _Watcher(node, targets, store, path) as watcher:
+            _token_chapter(node, token_address, store, report, say)
             _guarded_failure_chapter(node, store, report, say)
-            _settlement_chapter(node, store, report, say)
+            _settlement_chapter(node, store, manifests["settlement"], watcher, report, say)
             _liquidation_chapter(node, store, report, say)
-            _reorg_chapter(node, manifest["contracts"]["collateral"]["address"], store, watcher, report, say)
+            _reorg_chapter(node, token_address, store, watcher, report, say)
         say("stopping Anvil")
     report.seconds = round(time.monotonic() - started, 2)
     return report
@@ -98,30 +110,39 @@ def run_demo(project: Project, progress: Progress | None = None) -> DemoReport:
 
 def _deploy_chapter(
     project: Project, node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress, root: Path
-) -> dict[str, Any]:
-    """Deploy the `safety` plan of settlekit.toml through the journal, then verify it on chain."""
+) -> dict[str, dict[str, Any]]:
+    """Deploy the `safety` and `settlement` plans of settlekit.toml through the journal, then verify them on
+    chain; return their manifests by deployment name."""
     plan = load_plan(project.root / DEFAULT_PLAN_FILE)
-    say("deploying the `safety` plan through the write-ahead journal")
-    deployer = Deployer(node.w3, dev_signer(0), plan.deployment("safety"), plan.network("local"), store, root=root)
-    result = deployer.run()
-    manifest = read_manifest(result.manifest)
-    say("verifying the deployment against the compiled code")
-    verification = verify_deployment(node.w3, manifest, store)
-    report.deployment = {
-        "plan": DEFAULT_PLAN_FILE,
-        "deployment": "safety",
-        "transactions": result.sent,
-        "gas_used": result.gas_used,
-        "journal_records": len(result.journal.read_text().splitlines()),
-        "manifest": {
-            step: {key: entry[key] for key in ("artifact", "address", "tx_hash", "block_number", "runtime_hash")}
-            for step, entry in manifest["contracts"].items()
-        },
-        "verified": {check.step: check.code for check in verification.contracts},
-        "roles": {check.step: {role: r["ok"] for role, r in check.roles.items()} for check in verification.contracts},
-    }
-    report.check("deployment verified (code, immutables and roles)", True, verification.ok)
-    return manifest
+    manifests: dict[str, dict[str, Any]] = {}
+    for name in DEPLOYMENTS:
+        say(f"deploying the `{name}` plan of {DEFAULT_PLAN_FILE} through the write-ahead journal")
+        deployer = Deployer(node.w3, dev_signer(0), plan.deployment(name), plan.network("local"), store, root=root)
+        result = deployer.run()
+        manifest = read_manifest(result.manifest)
+        say(f"verifying the `{name}` deployment against the compiled code")
+        verification = verify_deployment(node.w3, manifest, store)
+        report.deployments[name] = {
+            "plan": DEFAULT_PLAN_FILE,
+            "deployment": name,
+            "transactions": result.sent,
+            "gas_used": result.gas_used,
+            "journal_records": len(result.journal.read_text().splitlines()),
+            "manifest": {
+                step: {
+                    **{key: entry[key] for key in ("artifact", "address", "tx_hash", "block_number", "runtime_hash")},
+                    **({"children": entry["children"]} if entry.get("children") else {}),
+                }
+                for step, entry in manifest["contracts"].items()
+            },
+            "verified": {check.step: check.code for check in verification.contracts},
+            "roles": {
+                check.step: {role: r["ok"] for role, r in check.roles.items()} for check in verification.contracts
+            },
+        }
+        report.check(f"`{name}` deployment verified (code, immutables and roles)", True, verification.ok)
+        manifests[name] = manifest
+    return manifests
 
 
 def _token_chapter(node: Anvil, token_address: str, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
@@ -149,12 +170,37 @@ def _token_chapter(node: Anvil, token_address: str, store: ArtifactStore, report
     report.check("supply equals the sum of balances", supply, deployer_balance + holder_balance)
 
 
-def _settlement_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
-    """An expiring series: minted in lots, settled at expiry, paid in a batch and by a relayed signed claim,
-    dust swept; checked against the exact model to the wei."""
-    report.settlement = run_settlement_scenario(node.w3, store, say)
+def _settlement_chapter(
+    node: Anvil, store: ArtifactStore, manifest: dict[str, Any], watcher: _Watcher, report: DemoReport, say: Progress
+) -> None:
+    """An expiring series, created through the deployed factory: minted in lots, settled at expiry, paid in a batch
+    and by a relayed signed claim, dust swept; checked against the exact model to the wei. The watcher follows the
+    series from the factory's SeriesCreated; its summary from the store must equal the chain's totals."""
+    kit = kit_from_manifest(node.w3, store, manifest, node.w3.eth.accounts[0])
+    report.settlement = run_settlement_scenario(node.w3, store, say, kit=kit)
     for name, ok in report.settlement["checks"].items():
         report.check(f"settlement: {name}", True, ok)
+    watcher.wait_for_head(node)
+    series = report.settlement["series"]
+    summary = summarize(watcher.store, series).as_dict()
+    events: dict[str, int] = {}
+    for event in series_events(watcher.store, series):
+        events[event.event] = events.get(event.event, 0) + 1
+    report.settlement["watched"] = {**summary, "events": events}
+    say(
+        f"the watcher followed series {series} from the factory's SeriesCreated: "
+        + ", ".join(f"{count} {name}" for name, count in events.items())
+    )
+    report.check(
+        "watcher: the series' summary from the store equals the chain's totals",
+        {key: report.settlement[key] for key in ("deposited", "paid", "reclaimed", "swept", "held")},
+        {key: int(summary[key]) for key in ("deposited", "paid", "reclaimed", "swept", "held")},
+    )
+    report.check(
+        "watcher: the series' settlement events are in the store",
+        True,
+        {"SeriesCreated", "Minted", "Settled", "Claimed", "Reclaimed", "DustSwept"} <= set(events),
+    )
 
 
 def _liquidation_chapter(node: Anvil, store: ArtifactStore, report: DemoReport, say: Progress) -> None:
@@ -197,13 +243,18 @@ def _guarded_failure_chapter(node: Anvil, store: ArtifactStore, report: DemoRepo
 class _Watcher:
     """The watcher following the demo's chain in a thread: the library Follower that `settlekit watch` runs."""
 
-    def __init__(self, node: Anvil, manifest: dict[str, Any], artifacts: ArtifactStore, path: Path) -> None:
+    def __init__(self, node: Anvil, targets: Targets, artifacts: ArtifactStore, path: Path) -> None:
         self.store = Store.sqlite(str(path))
+        rpc = RpcClient(node.url, timeout=10)
+        for target in targets.contracts:  # symbols and decimals, for amounts in token units (as `watch` does)
+            record_token(self.store, rpc.call, target.address)
         self.follower = Follower(
-            RpcClient(node.url, timeout=10),
+            rpc,
             self.store,
-            EventDecoder.from_manifest(manifest, artifacts),
-            FollowerConfig(confirmations=2),
+            EventDecoder({t.label: (t.address, t.artifact) for t in targets.contracts}, artifacts),
+            FollowerConfig(confirmations=2, expected_chain_id=targets.chain_id),
+            targets=targets.contracts,
+            children=targets.children,
         )
         self.stop = threading.Event()
         self.errors: list[BaseException] = []

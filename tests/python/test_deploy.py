@@ -355,6 +355,11 @@ def test_blueprint_steps_deploy_and_verify(chain: Anvil, settlekit_project, tmp_
     codes = {c["step"]: c["code"] for c in json.loads(verified.stdout)["contracts"]}
     assert verified.returncode == 0
     assert codes["series_blueprint"] == "blueprint matches"
+    args = ("verify", "settlement", "--plan", str(plan), "--deployments-dir", str(out))
+    text = run_cli(*args, env=cli_env(COLUMNS="80")).stdout  # as text at 80 columns: every address whole
+    assert all(f"{address}  " in text for address in addresses.values()), text
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
     bad = tmp_path / "bad.toml"
     bad.write_text(
         plan.read_text().replace(

@@ -240,3 +240,36 @@ def test_close_factor_on_collateral_value_is_caught_by_the_margin_invariant(tmp_
     assert failures, output[-4000:]
     assert failures[0] == "[FAIL: close factor exceeded]", output[-4000:]
     assert "invariant_close_factor_respected() (runs:" in output, output[-4000:]
+
+
+SETTLEMENT_INVARIANT_CONTRACTS = {
+    "SeriesFactory.vy",
+    "SettlementSeries.vy",
+    "SettlementSeriesClone.vy",
+    "MockAggregator.vy",
+    "MockERC20.vy",
+    "SettlementHandler.vy",
+}
+
+
+def test_payout_rounded_up_is_caught_by_the_settlement_invariants_in_the_default_campaign(tmp_path: Path) -> None:
+    """Issue 13: the handler publishes the first round after expiry inside the window, three times in four inside
+    the rounding band, and every settle attempt names that round, so the default campaign reaches rounded payouts
+    and the payout-rounded-up bug fails an invariant (it used to survive the default and ci profiles)."""
+    mutant = get_mutant("payout-rounded-up")
+    dest = apply_mutant(REPO, mutant, tmp_path / "copy", forge_tests=["SettlementInvariantTest.vy"])
+    for path in [*(dest / "contracts").glob("*.vy"), *(dest / "contracts" / "mocks").glob("*.vy")]:
+        if path.name not in SETTLEMENT_INVARIANT_CONTRACTS:
+            path.unlink()
+    project = Project(REPO)
+    env = {key: value for key, value in tool_environment(project).items() if key != "FOUNDRY_PROFILE"}
+    forge = find_tool("forge", project)
+    argv = [str(forge.path), "test", "--match-path", "tests/forge/SettlementInvariantTest.vy"]
+    argv += ["--match-test", "invariant_payouts_floor_of_exact_entitlement"]
+    argv += ["--out", str(dest / "out"), "--cache-path", str(dest / "cache")]
+    completed = subprocess.run(argv, cwd=dest, env=env, capture_output=True, text=True, timeout=900, check=False)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-4000:]
+    failures = [line for line in completed.stdout.splitlines() if line.startswith("[FAIL")]
+    assert failures, output[-4000:]
+    assert "payout off its entitlement" in failures[0], output[-4000:]

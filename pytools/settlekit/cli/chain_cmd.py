@@ -101,7 +101,7 @@ def _render_status(live: list[ChainRecord], stale: list[ChainRecord], console: C
     else:
         table = Table(title="chains")
         for column in ("port", "url", "chain id", "anvil pid", "up for", "settings"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # wrapped over lines at 80 columns, never cut
         for chain in live:
             settings = ", ".join(f"{k}={v}" for k, v in chain.settings.items() if v not in (None, True))
             table.add_row(

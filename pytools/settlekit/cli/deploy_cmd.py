@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from settlekit.cli.options import JsonOption
@@ -178,16 +179,14 @@ def verify(
         explorer=service.ExplorerChoice(bundle, submit, verifier, verifier_url, api_key_env),
     )
 
-    def render(console: Console) -> None:
-        table = Table(title=f"verify {report.deployment} (chain {report.chain_id})")
-        for column in ("step", "address", "code", "roles", ""):
-            table.add_column(column)
+    def render(console: Console) -> None:  # one contract per paragraph: addresses whole at 80 columns
+        console.print(f"verify {report.deployment} (chain {report.chain_id})", markup=False, highlight=False)
         for check in report.contracts:
             roles = ", ".join(f"{role} {'ok' if r['ok'] else 'WRONG'}" for role, r in check.roles.items())
-            table.add_row(
-                check.step, check.address, check.code, roles or "-", "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-            )
-        console.print(table)
+            console.print(f"  {'[green]ok[/]' if check.ok else '[red]FAIL[/]'}  {escape(check.step)}", highlight=False)
+            console.print(f"      {check.address}  {check.code}", markup=False, highlight=False)
+            if roles:
+                console.print(f"      roles: {roles}", markup=False, highlight=False)
         for check in report.contracts:
             for problem in check.problems:
                 console.print(f"[red]{problem}[/]")

@@ -17,7 +17,7 @@ from settlekit.toolchain import default_project
 def _render(report: DoctorReport, console: Console) -> None:
     table = Table(title="settlekit doctor")
     for column in ("tool", "status", "version", "path"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a long path goes on over lines, never cut
     for check in report.checks:
         status = "[green]ok[/]" if check.ok else ("[red]missing[/]" if check.required else "[yellow]warn[/]")
         table.add_row(check.name, status, check.version or "-", check.path or "-")

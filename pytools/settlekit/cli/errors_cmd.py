@@ -37,7 +37,7 @@ def catalogue(
     def render(console: Console) -> None:
         table = Table(title=f"{len(reasons)} revert reasons")
         for column in ("module", "reason", "where"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # a long path goes on over lines, never cut
         for reason in reasons:
             table.add_row(reason.module, reason.reason, f"{reason.file}:{reason.line}")
         console.print(table)

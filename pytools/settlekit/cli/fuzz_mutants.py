@@ -15,7 +15,7 @@ from settlekit.project import Project
 def _table(run: MutantRun) -> Table:
     table = Table(title=f"mutants · budget {run.budget:g}s per engine · seed {hex(run.seed)}")
     for column in ("mutant", "forge engine", "differential engine", "killed"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped over lines at 80 columns, never cut
     for mutant_id, forge, diff, killed in table_rows(run):
         style = "" if killed == "yes" else "bold red"
         table.add_row(mutant_id, forge, diff, killed, style=style)

@@ -8,7 +8,17 @@ import sys
 import typer
 
 from settlekit import __version__
-from settlekit.cli import build_cmd, chain_cmd, demo_cmd, deploy_cmd, doctor_cmd, errors_cmd, fuzz_cmd, watch_cmd
+from settlekit.cli import (
+    build_cmd,
+    chain_cmd,
+    demo_cmd,
+    deploy_cmd,
+    doctor_cmd,
+    errors_cmd,
+    fuzz_cmd,
+    help_width,
+    watch_cmd,
+)
 from settlekit.cli.boundary import translate
 from settlekit.cli.init_cmd import init
 from settlekit.cli.output import emit_error
@@ -75,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     the way to see their traceback (``--debug`` or ``SETTLEKIT_DEBUG=1``, which re-raise them)."""
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
+    if "--help" in args or not args:
+        help_width.install()  # option names whole at 80 columns
     try:
         code = app(args=args, prog_name="settlekit", standalone_mode=False)
     except SystemExit as done:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from settlekit.cli.options import JsonOption
 from settlekit.cli.output import emit, stderr
@@ -467,7 +466,7 @@ def events(
         str(e.args["series"]).lower(): str(e.args["collateral"]) for e in opened.events(event_name="SeriesCreated")
     }
 
-    def shown(r: Any) -> str:
+    def shown(r: Any) -> list[str]:
         """The arguments, amounts in token units next to the raw integers."""
         args = dict(r.args)
         address = r.address.lower()
@@ -476,19 +475,22 @@ def events(
         field = SERIES_AMOUNTS.get(r.event)
         if field in args and address in collateral:
             args[field] = units(args[field], token(opened, collateral[address]))
-        return ", ".join(f"{key}={value}" for key, value in args.items())
+        return [f"{key}={value}" for key, value in args.items()]
 
     if account is not None:
         wanted = account.lower()
         rows = [r for r in rows if any(isinstance(v, str) and v.lower() == wanted for v in r.args.values())]
 
-    def render(console: Console) -> None:
-        table = Table(title=f"{len(rows)} events")
-        for column in ("block", "log", "contract", "event", "args", "status"):
-            table.add_column(column)
+    def render(console: Console) -> None:  # one event per paragraph: addresses whole at any width
+        console.print(f"{len(rows)} events", markup=False, highlight=False)
         for r in rows:
-            table.add_row(str(r.block_number), str(r.log_index), r.contract, r.event, escape(shown(r)), r.status)
-        console.print(table)
+            console.print(
+                f"block {r.block_number}, log {r.log_index}: {r.event} ({r.status})\n  {r.contract}",
+                markup=False,
+                highlight=False,
+            )
+            for argument in shown(r):
+                console.print(f"    {argument}", markup=False, highlight=False)
 
     emit([asdict(r) for r in rows], as_json=as_json, render=render)
 
@@ -504,19 +506,26 @@ def series(
     opened = _open_store(store, create=False)
     summaries = [summarize(opened, one) for one in ([address] if address else all_series(opened))]
 
-    def render(console: Console) -> None:
-        table = Table(title=f"{len(summaries)} series")
-        for column in ("series", "deposited", "paid", "reclaimed", "swept", "held", "outstanding units", "settled"):
-            table.add_column(column)
+    def render(console: Console) -> None:  # one series per paragraph: addresses and amounts whole at any width
+        console.print(f"{len(summaries)} series", markup=False, highlight=False)
         for s in summaries:
             meta = {"symbol": s.symbol, "decimals": s.decimals} if s.symbol is not None else None
-            table.add_row(
-                s.series,
-                *(units(value, meta) for value in (s.deposited, s.paid, s.reclaimed, s.swept, s.held)),
-                s.claims_outstanding,
-                "yes" if s.settled else "no",
-            )
-        console.print(table)
+            lines = [
+                f"series {s.series} ({'settled' if s.settled else 'not settled'})",
+                *(
+                    f"  {name:<19} {units(value, meta)}"
+                    for name, value in (
+                        ("deposited", s.deposited),
+                        ("paid", s.paid),
+                        ("reclaimed", s.reclaimed),
+                        ("swept (dust)", s.swept),
+                        ("held", s.held),
+                    )
+                ),
+                f"  {'claims outstanding':<19} {s.claims_outstanding} of {s.units_minted} units "
+                f"({s.dust_events} dust sweep{'' if s.dust_events == 1 else 's'})",
+            ]
+            console.print("\n".join(lines), markup=False, highlight=False)
 
     emit([s.as_dict() for s in summaries], as_json=as_json, render=render)
 
@@ -540,13 +549,11 @@ def incidents(
         log.resolve(resolve)
     rows = log.list(open_only=open_only)
 
-    def render(console: Console) -> None:
-        table = Table(title=f"{len(rows)} incidents")
-        for column in ("id", "severity", "state", "rule", "count", "summary"):
-            table.add_column(column)
+    def render(console: Console) -> None:  # one incident per line, the summary wrapped under it, never cut
+        console.print(f"{len(rows)} incidents", markup=False, highlight=False)
         for i in rows:
             color = {"critical": "red", "warning": "yellow"}.get(i.severity, "white")
-            table.add_row(str(i.id), f"[{color}]{i.severity}[/]", i.state, i.rule, str(i.count), i.summary)
-        console.print(table)
+            what = f"{escape(i.state)} {escape(i.rule)} (x{i.count}): {escape(i.summary)}"
+            console.print(f"#{i.id} [{color}]{i.severity}[/] {what}", highlight=False)
 
     emit([asdict(i) for i in rows], as_json=as_json, render=render)

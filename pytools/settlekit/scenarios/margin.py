@@ -17,6 +17,7 @@ from hexbytes import HexBytes
 from web3.contract import Contract
 
 from settlekit import contracts
+from settlekit.amounts import in_units
 from settlekit.build import ArtifactStore
 from settlekit.chain import Anvil, RpcError
 from settlekit.errors import ContractRevert, EmptyRevert, ReasonRevert, decode_revert, revert_from_exception
@@ -302,6 +303,7 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
     market.mint(market.debt, keeper, 50_000 * USDC)
     blocks = 0
     liquidations: list[dict[str, Any]] = []
+    wave: list[dict[str, int]] = []  # per block: debt repaid in it, and the rolling window's usage after it
     while True:
         targets = [b for b in borrowers if market.model.debt_of(b) and market.model.health_factor(b) < 10**18]
         if not targets:
@@ -325,11 +327,18 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
                 }
             )
             say(
-                f"block {market.model.block}: liquidated {args[0][:10]} repaid {result.repaid / USDC:,.2f} USDC, "
-                f"seized {result.seized / ETH:.6f} ETH, fee {result.fee / ETH:.6f} ETH"
-                + (f", bad debt {result.bad_debt / USDC:,.2f} USDC" if result.bad_debt else "")
+                f"block {market.model.block}: liquidated {args[0]}: repaid {in_units(result.repaid, 6, 'USDC')}, "
+                f"seized {in_units(result.seized, 18, 'WETH')}, fee {in_units(result.fee, 18, 'WETH')}"
+                + (f", bad debt {in_units(result.bad_debt, 6, 'USDC')}" if result.bad_debt else "")
                 + (" (cut by the cap)" if result.capped else "")
             )
+        wave.append(
+            {
+                "block": market.model.block,
+                "repaid": sum(x["repaid"] for x in liquidations if x["block"] == market.model.block),
+                "window_used": market.model.window_used,
+            }
+        )
         if blocks > 50:
             raise Divergence("the keeper did not finish in 50 blocks")
     # The heaviest span of one window on the record: (t - WINDOW_SECONDS, t] for every liquidation time t.
@@ -347,14 +356,23 @@ def run_margin_scenario(anvil: Anvil, store: ArtifactStore, say: Callable[[str],
     )
     check = market.accounting()
     say(
-        f"accounting: cash {check['cash']:,} + total debt {check['total_debt']:,} = lenders' assets "
-        f"{check['total_assets']:,}; deficit written off {check['deficit']:,}; lenders' shares worth "
-        f"{check['lenders_worth']:,} (dust {check['dust']})"
+        f"accounting: cash {in_units(check['cash'], 6, 'USDC')} + total debt {in_units(check['total_debt'], 6, 'USDC')}"
+        f" = lenders' assets {in_units(check['total_assets'], 6, 'USDC')}; deficit written off "
+        f"{in_units(check['deficit'], 6, 'USDC')}; lenders' shares worth {in_units(check['lenders_worth'], 6, 'USDC')} "
+        f"(dust {check['dust']} of the smallest unit)"
     )
     return {
         "liquidations": liquidations,
         "heaviest_window": heaviest_window,
         "window_buckets": market.model.window_buckets(),
+        "wave": wave,
+        "caps": {
+            "per_block": cfg.cap_per_block,
+            "per_window": cfg.cap_per_window,
+            "window_seconds": cfg.window_seconds,
+            "decimals": 6,
+            "symbol": "USDC",
+        },
         "blocks": blocks,
         "bad_debt_positions": sum(1 for x in liquidations if x["bad_debt"]),
         "capped_liquidations": sum(1 for x in liquidations if x["capped"]),

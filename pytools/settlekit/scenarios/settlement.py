@@ -20,6 +20,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from settlekit import contracts
+from settlekit.amounts import in_units, ratio
 from settlekit.build import ArtifactStore
 from settlekit.build.artifacts import Artifact
 from settlekit.build.blueprint import blueprint_deployer
@@ -136,6 +137,20 @@ def deploy_kit(w3: Web3, store: ArtifactStore, admin: ChecksumAddress, decimals:
     return SettlementKit(w3, store, admin, token, oracle, factory)
 
 
+def kit_from_manifest(
+    w3: Web3, store: ArtifactStore, manifest: dict[str, Any], admin: ChecksumAddress
+) -> SettlementKit:
+    """The kit of a deployed `settlement` plan (settlekit.toml): its collateral, oracle and series factory, as the
+    manifest names them; ``admin`` creates the series (and funds the factory's probe)."""
+    deployed = manifest["contracts"]
+
+    def bound(step: str) -> Contract:
+        entry = deployed[step]
+        return w3.eth.contract(address=w3.to_checksum_address(entry["address"]), abi=store.get(entry["artifact"]).abi)
+
+    return SettlementKit(w3, store, admin, bound("collateral"), bound("oracle"), bound("series_factory"))
+
+
 def sign_claim(holder: LocalAccount, series: Contract, recipient: str, nonce: int, deadline: int) -> Signature:
     """The holder's EIP-712 Claim, as a wallet signs it, for anyone to relay."""
     message = {"holder": holder.address, "recipient": recipient, "nonce": nonce, "deadline": deadline}
@@ -156,7 +171,7 @@ def _mint_lots(kit: SettlementKit, series: Contract, model: SettlementModel, lot
         set_time(kit.w3, start + (hour + 1) * 3_600)
         kit.mint(series, writer, units, receiver)
         model.mint(writer, receiver, units)
-        say(f"writer {writer[:10]} minted a lot of {units} units to {receiver[:10]}")
+        say(f"writer {writer} minted a lot of {units} units to {receiver}")
 
 
 def _pay_everyone(
@@ -169,22 +184,23 @@ def _pay_everyone(
     """claim_for the holders, relay the signer's claim, reclaim for the writers, sweep; returns (batch, relayed,
     dust) as the model computes them."""
     keeper, signer, deadline = parties["keeper"], parties["signer"], parties["deadline"]
+    amount: Callable[[int], str] = parties["amount"]
     contracts.transact(series.functions.claim_for(parties["holders"]), sender=keeper)
     batch = model.claim_for(parties["holders"])
-    say(f"keeper paid {len(parties['holders'])} holders in one claim_for: {batch} wei")
+    say(f"keeper paid {len(parties['holders'])} holders in one claim_for: {amount(batch)}")
     signature = sign_claim(signer, series, signer.address, nonce=7, deadline=deadline)
     relayed = series.functions.claim_by_sig(
         signer.address, signer.address, 7, deadline, signature.v, signature.r, signature.s
     )
     contracts.transact(relayed, sender=keeper)
     relayed_paid = model.claim(signer.address)
-    say(f"keeper relayed {signer.address[:10]}'s signed claim: {relayed_paid} wei")
+    say(f"keeper relayed the signed claim of {signer.address}: {amount(relayed_paid)}")
     for writer in parties["writers"]:
         contracts.transact(series.functions.reclaim(), sender=writer)
-        say(f"writer {writer[:10]} reclaimed {model.reclaim(writer)} wei")
+        say(f"writer {writer} reclaimed {amount(model.reclaim(writer))}")
     contracts.transact(series.functions.sweep(), sender=keeper)
     dust = model.sweep(after_deadline=False)
-    say(f"treasury swept the dust: {dust} wei")
+    say(f"treasury swept the dust: {amount(dust)} ({dust} wei)")
     return batch, relayed_paid, dust
 
 
@@ -219,15 +235,21 @@ def _conservation(
     return {**totals, "held": held, "checks": checks, "ok": all(checks.values())}
 
 
-def run_settlement_scenario(w3: Web3, store: ArtifactStore, say: Say) -> dict[str, Any]:
-    """Run the settlement story on ``w3`` (an Anvil node) and return a JSON-ready summary with its checks."""
+def run_settlement_scenario(
+    w3: Web3, store: ArtifactStore, say: Say, kit: SettlementKit | None = None
+) -> dict[str, Any]:
+    """Run the settlement story on ``w3`` (an Anvil node) and return a JSON-ready summary with its checks.
+
+    ``kit``: a deployed factory to create the series through (the demo passes the `settlement` plan's, see
+    :func:`kit_from_manifest`); without it, a kit is deployed here."""
     accounts = [str(account) for account in w3.eth.accounts]
     admin, keeper, treasury = w3.eth.accounts[0], accounts[1], accounts[2]
     writers, holders = accounts[3:5], accounts[5:8]
     signer = dev_account(8)  # a holder whose claim is signed and relayed by the keeper
     reporter = dev_account(9)
-    say("deploying collateral (6 decimals), price feed, series blueprint and factory")
-    kit = deploy_kit(w3, store, admin, decimals=6)
+    if kit is None:
+        say("deploying collateral (6 decimals), price feed, series blueprint and factory")
+        kit = deploy_kit(w3, store, admin, decimals=6)
     expiry = now(w3) + 7 * 86_400
     series = kit.create_series(
         strike=STRIKE,
@@ -239,8 +261,13 @@ def run_settlement_scenario(w3: Web3, store: ArtifactStore, say: Say) -> dict[st
         reporter=reporter.address,
         guardian=admin,
     )
-    say(f"series {series.address} created: 2,000-2,500 call spread, expiry {expiry}")
+    say(f"factory {kit.factory.address} created series {series.address}: 2,000-2,500 call spread, expiry {expiry}")
     model = SettlementModel(SeriesTerms(STRIKE, CAP, MAX_PAYOUT_PER_UNIT))
+    symbol, decimals = str(kit.token.functions.symbol().call()), int(kit.token.functions.decimals().call())
+
+    def amount(raw: int) -> str:
+        return in_units(raw, decimals, symbol)
+
     lots = [
         (writers[0], 3, holders[0]),
         (writers[1], 5, holders[1]),
@@ -254,7 +281,10 @@ def run_settlement_scenario(w3: Web3, store: ArtifactStore, say: Say) -> dict[st
     contracts.transact(kit.oracle.functions.set_round(1, SETTLEMENT_PRICE, expiry + 30), sender=admin)
     contracts.transact(series.functions.settle(1), sender=kit.w3.to_checksum_address(keeper))
     numerator = model.settle(SETTLEMENT_PRICE)
-    say(f"settled at {SETTLEMENT_PRICE / 10**8:,.8f} from oracle round 1: rate {numerator}/{CAP} of the max payout")
+    say(
+        f"settled at {in_units(SETTLEMENT_PRICE, 8)} from oracle round 1: payout rate {ratio(numerator, CAP)} "
+        f"of the max payout per unit ({numerator}/{CAP})"
+    )
     watched = [*accounts, signer.address]
     before = {account: int(kit.token.functions.balanceOf(account).call()) for account in watched}
     parties = {
@@ -263,13 +293,14 @@ def run_settlement_scenario(w3: Web3, store: ArtifactStore, say: Say) -> dict[st
         "holders": holders,
         "writers": writers,
         "deadline": expiry + 86_400,
+        "amount": amount,
     }
     batch, relayed_paid, dust = _pay_everyone(kit, series, model, parties, say)
     received = {account: int(kit.token.functions.balanceOf(account).call()) - before[account] for account in watched}
     summary = _conservation(kit, series, model, received, treasury)
     say(
-        f"conservation: deposited {summary['deposited']} == paid {summary['paid']} + reclaimed "
-        f"{summary['reclaimed']} + swept {summary['swept']}; held {summary['held']}: "
+        f"conservation: deposited {amount(summary['deposited'])} == paid {amount(summary['paid'])} + reclaimed "
+        f"{amount(summary['reclaimed'])} + swept {amount(summary['swept'])}; held {amount(summary['held'])}: "
         f"{'OK' if summary['ok'] else 'FAILED'}"
     )
     return {
@@ -277,6 +308,8 @@ def run_settlement_scenario(w3: Web3, store: ArtifactStore, say: Say) -> dict[st
         "factory": kit.factory.address,
         "settlement_price": SETTLEMENT_PRICE,
         "payout_rate": [numerator, CAP],
+        "payout_rate_decimal": ratio(numerator, CAP),
+        "token": {"address": kit.token.address, "symbol": symbol, "decimals": decimals},
         "payouts": model.payouts,
         "claim_for_paid": batch,
         "relayed_claim_paid": relayed_paid,

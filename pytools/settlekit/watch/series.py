@@ -64,7 +64,9 @@ class SeriesSummary:
     units_minted: str
     units_claimed: str
     units_reclaimed: str
-    claims_outstanding: str  # units minted and neither claimed nor reclaimed
+    # units minted whose holder has not claimed yet (a writer's reclaim is the other side of the same units: it
+    # pays the writer what the units do not owe the holders, and leaves the holders' claims open)
+    claims_outstanding: str
     settled: bool
     dust_events: int
 
@@ -113,7 +115,7 @@ def summarize(store: Store, address: str) -> SeriesSummary:
         units_minted=str(minted_units),
         units_claimed=str(claimed_units),
         units_reclaimed=str(reclaimed_units),
-        claims_outstanding=str(minted_units - claimed_units - reclaimed_units),
+        claims_outstanding=str(minted_units - claimed_units),
         settled=any(e.event == "Settled" for e in own),
         dust_events=sum(1 for e in own if e.event == "DustSwept"),
     )

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyrevm
 from eth_abi.abi import encode
 
 from settlekit.build import ArtifactStore
@@ -234,7 +233,7 @@ class SettlementWorld:
         code = other.evm.get_code(self.series)
         self.chain.evm.insert_account_info(
             self.series,
-            pyrevm.AccountInfo(balance=info.balance, nonce=info.nonce, code=code),  # type: ignore[call-arg]  # the stub lacks balance; pyrevm 0.3.7 takes it
+            self.chain._pyrevm.AccountInfo(balance=info.balance, nonce=info.nonce, code=code),
         )
 
     def _create_clone(self, store: ArtifactStore, args: list[Any]) -> str:
