@@ -191,17 +191,16 @@ def verify(
             for problem in check.problems:
                 console.print(f"[red]{problem}[/]")
         if explorer.bundle is not None:
-            console.print(f"verification bundle: {explorer.bundle.folder}")
+            console.print(f"verification bundle {explorer.bundle.folder}", markup=False, highlight=False)
             for contract in explorer.bundle.contracts:
-                console.print(f"  {contract.step} ({contract.contract}): {contract.proof}")
+                console.print(f"  {contract.step}  {contract.contract}", markup=False, highlight=False)
+                console.print(f"      {contract.proof}", markup=False, highlight=False)
             for step, reason in explorer.bundle.skipped.items():
-                console.print(f"  {step}: skipped, {reason}")
+                console.print(f"  {step}  skipped: {reason}", markup=False, highlight=False)
         for submission in explorer.submissions or []:
-            console.print(
-                f"submitted {submission.step} {submission.address}"
-                + (f": guid {submission.guid}" if submission.guid else "")
-                + (f", {submission.url}" if submission.url else "")
-            )
+            console.print(f"  submitted {submission.step}  {submission.address}", markup=False, highlight=False)
+            via = "forge" if submission.via == "forge" else "settlekit (forge would omit its modules)"
+            console.print(f"      via {via}; id {submission.guid or '-'}", markup=False, highlight=False)
 
     emit(
         {
