@@ -150,13 +150,33 @@ def verify(
     plan_file: PlanOpt = None,
     rpc_url: RpcOpt = None,
     deployments_dir: DirOpt = None,
+    bundle: Annotated[
+        bool, typer.Option("--bundle", help="Write deployments/<chain>/<name>.verify/, proven to recompile.")
+    ] = False,
+    submit: Annotated[
+        bool, typer.Option("--submit", help="Write the bundle and submit it to an explorer (forge verify-contract).")
+    ] = False,
+    verifier: Annotated[
+        str, typer.Option("--verifier", help="etherscan, sourcify, blockscout or custom (as forge names them).")
+    ] = "etherscan",
+    verifier_url: Annotated[str | None, typer.Option("--verifier-url", help="The explorer's API URL.")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="Env var holding the explorer API key (never printed).")
+    ] = None,
 ) -> None:
-    """Check the code and roles on chain against the manifest and the compiled contracts."""
+    """Check the code and roles on chain against the manifest and the compiled contracts; with --bundle/--submit,
+    build each contract's explorer verification bundle, prove it recompiles to the code on chain, and submit it."""
     from settlekit.deploy import service
 
     project = Project.discover()
-    report = service.verify(
-        project, service.open_plan(project, plan_file), name, network, rpc_url=rpc_url, root=deployments_dir
+    report, explorer = service.verify(
+        project,
+        service.open_plan(project, plan_file),
+        name,
+        network,
+        rpc_url=rpc_url,
+        root=deployments_dir,
+        explorer=service.ExplorerChoice(bundle, submit, verifier, verifier_url, api_key_env),
     )
 
     def render(console: Console) -> None:  # one contract per paragraph: addresses whole at 80 columns
@@ -170,6 +190,17 @@ def verify(
         for check in report.contracts:
             for problem in check.problems:
                 console.print(f"[red]{problem}[/]")
+        if explorer.bundle is not None:
+            console.print(f"verification bundle {explorer.bundle.folder}", markup=False, highlight=False)
+            for contract in explorer.bundle.contracts:
+                console.print(f"  {contract.step}  {contract.contract}", markup=False, highlight=False)
+                console.print(f"      {contract.proof}", markup=False, highlight=False)
+            for step, reason in explorer.bundle.skipped.items():
+                console.print(f"  {step}  skipped: {reason}", markup=False, highlight=False)
+        for submission in explorer.submissions or []:
+            console.print(f"  submitted {submission.step}  {submission.address}", markup=False, highlight=False)
+            via = "forge" if submission.via == "forge" else "settlekit (forge would omit its modules)"
+            console.print(f"      via {via}; id {submission.guid or '-'}", markup=False, highlight=False)
 
     emit(
         {
@@ -177,6 +208,8 @@ def verify(
             "deployment": report.deployment,
             "chain_id": report.chain_id,
             "contracts": [asdict(c) for c in report.contracts],
+            "bundle": explorer.bundle.summary() if explorer.bundle is not None else None,
+            "submissions": [asdict(s) for s in explorer.submissions] if explorer.submissions is not None else None,
         },
         as_json=as_json,
         render=render,

@@ -10,11 +10,13 @@ from pathlib import Path
 from settlekit.build import ArtifactStore, build
 from settlekit.chain import Anvil, AnvilConfig, redact_url
 from settlekit.chain.connect import connect
+from settlekit.deploy.bundle import Bundle, build_bundle
 from settlekit.deploy.executor import Deployer, DeployResult, Progress
 from settlekit.deploy.keys import Signer, dev_signer, from_keystore, from_private_key_env, password_from
 from settlekit.deploy.manifest import manifest_path, read_manifest
 from settlekit.deploy.plan import DEFAULT_PLAN_FILE, Deployment, Network, Plan, load_plan, with_overrides
 from settlekit.deploy.preflight import check_arguments
+from settlekit.deploy.submit import Submission, api_key_from, submit_bundle
 from settlekit.deploy.verify import VerifyReport, verify_deployment
 from settlekit.exceptions import UsageError
 from settlekit.project import Project
@@ -153,12 +155,52 @@ def dry_run(
     return DryRunResult(result, redact_url(url), balance, balance >= result.cost_wei)
 
 
+@dataclass(frozen=True)
+class ExplorerChoice:
+    """What ``settlekit verify`` does beyond checking the chain: write the bundle, and submit it."""
+
+    bundle: bool = False
+    submit: bool = False
+    verifier: str = "etherscan"
+    verifier_url: str | None = None
+    api_key_env: str | None = None
+
+
+@dataclass
+class ExplorerResult:
+    bundle: Bundle | None = None
+    submissions: list[Submission] | None = None
+
+
 def verify(
-    project: Project, plan: Plan, name: str, network_name: str, *, rpc_url: str | None = None, root: Path | None = None
-) -> VerifyReport:
+    project: Project,
+    plan: Plan,
+    name: str,
+    network_name: str,
+    *,
+    rpc_url: str | None = None,
+    root: Path | None = None,
+    explorer: ExplorerChoice | None = None,
+) -> tuple[VerifyReport, ExplorerResult]:
+    """Check the chain against the manifest; with ``explorer``, also write the verification bundle (proven to
+    recompile to the code on chain) and submit it through forge. Nothing is bundled or submitted unless the
+    chain check passes."""
+    explorer = explorer or ExplorerChoice()
     network = plan.network(network_name)
+    api_key = api_key_from(explorer.api_key_env, explorer.verifier) if explorer.submit else None
     w3 = connect(network.resolve_rpc_url(rpc_url))
     chain_id = int(w3.eth.chain_id)  # the node first: an unreachable one fails before the build
     build(project)
-    manifest = read_manifest(manifest_path(root or project.root / "deployments", chain_id, name))
-    return verify_deployment(w3, manifest, ArtifactStore(project.out_dir))
+    deployments = root or project.root / "deployments"
+    manifest = read_manifest(manifest_path(deployments, chain_id, name))
+    store = ArtifactStore(project.out_dir)
+    report = verify_deployment(w3, manifest, store)
+    result = ExplorerResult()
+    if not report.ok or not (explorer.bundle or explorer.submit):
+        return report, result
+    result.bundle = build_bundle(w3, project, manifest, store, deployments)
+    if explorer.submit:
+        result.submissions = submit_bundle(
+            project, result.bundle, verifier=explorer.verifier, verifier_url=explorer.verifier_url, api_key=api_key
+        )
+    return report, result
