@@ -27,6 +27,7 @@ from settlekit.fuzz.mutant_bench import (
     DEFAULT_SEED,
     EngineResult,
     MutantResult,
+    load_partial,
     markdown,
     run_mutants,
 )
@@ -49,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="mutant ids (default: all)")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep the copies here (default: a temp dir)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        default=None,
+        help="run nothing: render the table of a results.jsonl (a run cut short keeps one in its --work-dir)",
+    )
     parser.add_argument("--json-out", type=Path, default=None, help="also save the whole run (details) as JSON")
     args = parser.parse_args(argv)
     mutants = MUTANTS if not args.only else tuple(get_mutant(name) for name in args.only)
@@ -67,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
             if engine.detail:
                 print(f"    {engine.engine}: {' '.join(engine.detail.split())[:200]}", flush=True)
 
+    if args.from_results is not None:
+        engines = tuple(name.strip() for name in args.engines.split(",") if name.strip())
+        run = load_partial(
+            args.from_results,
+            budget=args.budget,
+            seed=args.seed,
+            profile=args.profile,
+            engines=engines,
+            readme_cap=args.readme_cap,
+        )
+        print(markdown(run))
+        return 0
     run = run_mutants(
         project_root,
         mutants=mutants,

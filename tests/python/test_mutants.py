@@ -4,6 +4,7 @@ project alone, and a mutant compiles and is killed by the forge suite that targe
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from settlekit.fuzz.mutant_bench import (
     MutantResult,
     MutantRun,
     _first_failure,
+    load_partial,
     markdown,
     run_mutants,
     summarize,
@@ -292,3 +294,24 @@ def test_unknown_engines_are_refused_before_building(tmp_path: Path) -> None:
     with pytest.raises(SettlekitError, match="unknown engine"):
         run_mutants(REPO, mutants=MUTANTS[:1], engine_names=["readme", "afl"], work_dir=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_partial_results_file_renders_the_same_table(tmp_path: Path) -> None:
+    fee = get_mutant("fee-rounded-down")
+    readme = EngineResult("readme", True, 2.5, 2.5, "MarginLiquidationTest.test_x(): fee")
+    forge = EngineResult("forge", False, None, 6.0, "budget ran out; not run: X", not_reached=True)
+    diff = EngineResult("diff", True, 0.4, 0.4, "step 3: fee")
+    control = MutantResult(CONTROL, 0.0, forge, EngineResult("diff", False, None, 6.0, "7,600 steps"), readme)
+    result = MutantResult(fee, 12.0, forge, diff, readme)
+    path = tmp_path / "results.jsonl"
+    path.write_text("\n".join(json.dumps(r.to_json()) for r in (control, result)) + "\n")
+    engines = ("readme", "forge", "diff")
+    settings: dict[str, object] = {"budget": 6.0, "seed": 7, "profile": "quick", "engines": engines}
+    loaded = load_partial(path, **settings)
+    assert loaded.results == [result]
+    assert loaded.control == control
+    expected = MutantRun(budget=6.0, seed=7, profile="quick", engines=engines, results=[result], control=control)
+    assert markdown(loaded) == markdown(expected)
+    path.write_text(json.dumps({**result.to_json(), "id": "nobody-knows"}) + "\n")
+    with pytest.raises(SettlekitError, match="unknown mutant 'nobody-knows'"):
+        load_partial(path, **settings)

@@ -70,6 +70,17 @@ class EngineResult:
     # means "not reached", not "survived"
     not_reached: bool = False
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EngineResult:
+        return cls(
+            str(data["engine"]),
+            bool(data["killed"]),
+            None if data["time_to_kill"] is None else float(data["time_to_kill"]),
+            float(data["elapsed"]),
+            str(data.get("detail", "")),
+            bool(data.get("not_reached", False)),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
@@ -146,6 +157,32 @@ class MutantRun:
             "mutants": [result.to_json() for result in self.results],
             "summary": summarize(self.results),
         }
+
+
+def load_partial(path: Path, mutants: Sequence[Mutant] = MUTANTS, **settings: Any) -> MutantRun:
+    """The run recorded in a ``results.jsonl`` (a run cut short, or any run): its mutants are looked up by id in
+    ``mutants``; ``settings`` are :class:`MutantRun`'s (budget, seed, profile, engines, readme_cap)."""
+    by_id = {mutant.id: mutant for mutant in mutants}
+    run = MutantRun(**settings)
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        engines = {name: EngineResult.from_json(data[name]) for name in ENGINES if data.get(name) is not None}
+        if data["id"] == CONTROL.id:
+            mutant = CONTROL
+        elif data["id"] in by_id:
+            mutant = by_id[data["id"]]
+        else:
+            raise SettlekitError(f"{path}: unknown mutant {data['id']!r}", hint="pass the mutants the run used")
+        result = MutantResult(
+            mutant, float(data["build_seconds"]), engines.get("forge"), engines.get("diff"), engines.get("readme")
+        )
+        if mutant is CONTROL:
+            run.control = result
+        else:
+            run.results.append(result)
+    return run
 
 
 def _median(values: list[float]) -> float | None:
@@ -288,7 +325,8 @@ def _baseline(project_root: Path, base: Path, on_stage: Callable[[str], None] | 
 
 
 def _save_partial(base: Path, result: MutantResult) -> None:
-    """Append one mutant's result to ``base/results.jsonl``: a run cut short keeps what it measured."""
+    """Append one mutant's result (or the control's, id "control") to ``base/results.jsonl``: a run cut short keeps
+    what it measured (:func:`load_partial` reads it back)."""
     with (base / "results.jsonl").open("a") as partial:
         partial.write(json.dumps(result.to_json()) + "\n")
 
@@ -303,6 +341,13 @@ def chosen_engines(names: Sequence[str]) -> tuple[str, ...]:
             hint=f"choose among: {', '.join(ENGINES)} (comma-separated)",
         )
     return chosen
+
+
+def _check_limits(budget: float, readme_cap: float) -> None:
+    if budget <= 0:
+        raise SettlekitError(f"budget {budget:g}s is not positive", hint="pass --budget with a number of seconds > 0")
+    if readme_cap <= 0:
+        raise SettlekitError(f"readme cap {readme_cap:g}s is not positive", hint="pass a number of seconds > 0")
 
 
 def run_mutants(
@@ -325,10 +370,7 @@ def run_mutants(
     copy is removed once it is measured. With ``control`` the engines first run on the unmutated baseline with the
     same budget and seed (``MutantRun.control``; ``on_result`` sees it first): none may fail there. ``engines``
     replaces the runners (tests)."""
-    if budget <= 0:
-        raise SettlekitError(f"budget {budget:g}s is not positive", hint="pass --budget with a number of seconds > 0")
-    if readme_cap <= 0:
-        raise SettlekitError(f"readme cap {readme_cap:g}s is not positive", hint="pass a number of seconds > 0")
+    _check_limits(budget, readme_cap)
     chosen = chosen_engines(engine_names)
     for mutant in mutants:  # fail before any build if a mutant no longer applies
         check_mutant(project_root, mutant)
@@ -357,14 +399,18 @@ def run_mutants(
             outcome[name] = runners[name](root, limit, seed, profile)
         return outcome
 
+    def record(result: MutantResult) -> None:
+        _save_partial(base, result)
+        if on_result is not None:
+            on_result(result)
+
     with _tools_of(project_root):
         try:
             baseline = _baseline(project_root, base, on_stage)
             if control:
                 found = measure("control (no mutant)", baseline)
                 run.control = MutantResult(CONTROL, 0.0, found.get("forge"), found.get("diff"), found.get("readme"))
-                if on_result is not None:
-                    on_result(run.control)
+                record(run.control)
             for mutant in mutants:
                 dest = base / mutant.id
                 if dest.exists():
@@ -379,9 +425,7 @@ def run_mutants(
                 found = measure(mutant.id, dest)
                 result = MutantResult(mutant, build_seconds, found.get("forge"), found.get("diff"), found.get("readme"))
                 run.results.append(result)
-                _save_partial(base, result)
-                if on_result is not None:
-                    on_result(result)
+                record(result)
                 shutil.rmtree(dest, ignore_errors=True)
             completed = True
         finally:
