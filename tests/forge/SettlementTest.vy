@@ -123,7 +123,8 @@ def test_full_lifecycle_6_decimals():
 def test_full_lifecycle_18_decimals():
     """
     @notice Same book on an 18-decimal token with 1e18 + 1 wei per unit, settled in the money above the cap:
-            holders get everything (units * (1e18 + 1)), writers nothing, no dust.
+            holders get everything (units * (1e18 + 1)), writers nothing, no dust; payout_rate() is clamped
+            to cap / cap.
     """
     token18: MockERC20.__interface__ = fx._token(18)
     m: uint256 = 10**18 + 1
@@ -133,6 +134,11 @@ def test_full_lifecycle_18_decimals():
     fx._mint(series, token18.address, W1, 7, H1)
     fx._mint(series, token18.address, W2, 3, H2)
     fx._settle_at(series, self.oracle, convert(fx.STRIKE + fx.CAP + 1, int256))
+    num: uint256 = 0
+    den: uint256 = 0
+    num, den = staticcall series.payout_rate()
+    assert num == fx.CAP, "payout_rate not clamped to the cap"
+    assert den == fx.CAP
     extcall VM.prank(H1)
     assert extcall series.claim() == 7 * m
     extcall VM.prank(H2)

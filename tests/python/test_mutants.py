@@ -4,13 +4,24 @@ project alone, and a mutant compiles and is killed by the forge suite that targe
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from settlekit.exceptions import SettlekitError
-from settlekit.fuzz.mutant_bench import CONTROL, EngineResult, MutantResult, MutantRun, markdown, run_mutants, summarize
+from settlekit.fuzz.mutant_bench import (
+    CONTROL,
+    EngineResult,
+    MutantResult,
+    MutantRun,
+    _first_failure,
+    load_partial,
+    markdown,
+    run_mutants,
+    summarize,
+)
 from settlekit.fuzz.mutants import (
     MUTANTS,
     Mutant,
@@ -138,7 +149,7 @@ def test_summary_counts_kills_and_medians() -> None:
     text = markdown(MutantRun(budget=30.0, seed=7, profile="default", results=results))
     assert "| `fee-rounded-down` | killed 4.0s | survived | yes |" in text
     assert "| `self-liquidation-allowed` | survived | survived | NO | - |" in text
-    assert "combined kill rate: 3/4 (75%)" in text
+    assert "killed by any: 3/4 (75%)" in text
     assert "control" not in text  # no control run recorded
 
 
@@ -158,8 +169,8 @@ def test_kills_show_what_failed_and_a_failing_control_is_a_false_alarm() -> None
     # the table says which test and which mismatch killed it (a Markdown pipe in a reason is escaped)
     assert "forge: MarginLiquidationTest.test_fee_rounds_up(): fee \\| low" in text
     assert "diff: step 9 {'op': 'liquidate'}: return value" in text
-    assert "control (both engines on the unmutated project" in text
-    assert "neither engine failed" in text
+    assert "control (the engines on the unmutated project" in text
+    assert "no engine failed" in text
     alarm = MutantResult(CONTROL, 0.0, quiet, EngineResult("diff", True, 0.2, 0.2, "step 3 borrow: model reverts"))
     suspect = MutantRun(budget=30.0, seed=7, profile="default", results=[killed], control=alarm)
     assert suspect.false_alarm
@@ -273,3 +284,67 @@ def test_payout_rounded_up_is_caught_by_the_settlement_invariants_in_the_default
     failures = [line for line in completed.stdout.splitlines() if line.startswith("[FAIL")]
     assert failures, output[-4000:]
     assert "payout off its entitlement" in failures[0], output[-4000:]
+
+
+def test_three_columns_count_each_engine_and_its_survivors() -> None:
+    def engine(name: str, seconds: float | None, not_reached: bool = False) -> EngineResult:
+        return EngineResult(name, seconds is not None, seconds, 5.0, "", not_reached)
+
+    fee, debt = get_mutant("fee-rounded-down"), get_mutant("bad-debt-left")
+    results = [
+        MutantResult(fee, 0.0, engine("forge", 2.0), engine("diff", 0.4), engine("readme", 30.0)),
+        MutantResult(debt, 0.0, engine("forge", None, True), engine("diff", 0.2), engine("readme", None, True)),
+    ]
+    summary = summarize(results)
+    assert (summary["readme_killed"], summary["forge_killed"], summary["diff_killed"]) == (1, 1, 2)
+    assert summary["readme_survivors"] == ["bad-debt-left"]
+    assert summary["diff_median_time_to_kill"] == pytest.approx(0.3)
+    assert summary["survivors"] == []
+    run = MutantRun(budget=6.0, seed=7, profile="quick", results=results, engines=("readme", "forge", "diff"))
+    text = markdown(run)
+    assert "| mutant | README test command | forge engine | differential engine | killed by any |" in text
+    assert "| `bad-debt-left` | not reached | not reached | killed 0.2s | yes |" in text
+    assert "- README test command: 1/2 killed (50%), median time to kill 30.0 s; not killed: bad-debt-left" in text
+    assert "capped at 900 s" in text
+
+
+def test_the_readme_engine_names_the_first_failing_test() -> None:
+    output = "\n".join(
+        [
+            "Ran 3 tests for tests/forge/MathTest.vy:MathTest",
+            "[PASS] test_a() (gas: 1)",
+            "Ran 2 tests for tests/forge/SafeTokenTest.vy:SafeTokenTest",
+            "[FAIL: safe_token: returned malformed data] test_transfer_no_return_token() (gas: 9)",
+            "[FAIL: other] test_b() (gas: 2)",
+        ]
+    )
+    expected = "SafeTokenTest.test_transfer_no_return_token(): safe_token: returned malformed data"
+    assert _first_failure(output) == expected
+    assert _first_failure("Ran 1 test for a.vy:A\n[PASS] test_a() (gas: 1)\n") == ""
+
+
+def test_unknown_engines_are_refused_before_building(tmp_path: Path) -> None:
+    with pytest.raises(SettlekitError, match="unknown engine"):
+        run_mutants(REPO, mutants=MUTANTS[:1], engine_names=["readme", "afl"], work_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_partial_results_file_renders_the_same_table(tmp_path: Path) -> None:
+    fee = get_mutant("fee-rounded-down")
+    readme = EngineResult("readme", True, 2.5, 2.5, "MarginLiquidationTest.test_x(): fee")
+    forge = EngineResult("forge", False, None, 6.0, "budget ran out; not run: X", not_reached=True)
+    diff = EngineResult("diff", True, 0.4, 0.4, "step 3: fee")
+    control = MutantResult(CONTROL, 0.0, forge, EngineResult("diff", False, None, 6.0, "7,600 steps"), readme)
+    result = MutantResult(fee, 12.0, forge, diff, readme)
+    path = tmp_path / "results.jsonl"
+    path.write_text("\n".join(json.dumps(r.to_json()) for r in (control, result)) + "\n")
+    engines = ("readme", "forge", "diff")
+    settings: dict[str, object] = {"budget": 6.0, "seed": 7, "profile": "quick", "engines": engines}
+    loaded = load_partial(path, **settings)
+    assert loaded.results == [result]
+    assert loaded.control == control
+    expected = MutantRun(budget=6.0, seed=7, profile="quick", engines=engines, results=[result], control=control)
+    assert markdown(loaded) == markdown(expected)
+    path.write_text(json.dumps({**result.to_json(), "id": "nobody-knows"}) + "\n")
+    with pytest.raises(SettlekitError, match="unknown mutant 'nobody-knows'"):
+        load_partial(path, **settings)

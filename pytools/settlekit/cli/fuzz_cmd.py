@@ -236,24 +236,39 @@ def fuzz(
         Path | None, typer.Option("--replay", help="Rerun a saved counterexample or differential replay file.")
     ] = None,
     mutants: Annotated[
-        bool, typer.Option("--mutants", help="Bug-finding benchmark: both engines against every planted bug.")
-    ] = False,
+        str | None,
+        typer.Option(
+            "--mutants",
+            metavar="builtin|FILE",
+            help="Bug-finding benchmark: the engines against every planted bug, the shipped ones (builtin) or your "
+            "own from a TOML/JSON file (id, file, original, replacement[, title, forge_tests]).",
+        ),
+    ] = None,
     budget: Annotated[
-        float, typer.Option("--budget", help="--mutants: seconds per engine per mutant (builds not counted).")
+        float, typer.Option("--budget", help="--mutants: seconds per fuzz engine per mutant (builds not counted).")
     ] = 60.0,
+    mutant_engines: Annotated[
+        str,
+        typer.Option(
+            "--engines",
+            help="--mutants: comma-separated among readme (`forge test --fail-fast`, as make test), forge, diff.",
+        ),
+    ] = "readme,forge,diff",
+    readme_cap: Annotated[
+        float, typer.Option("--readme-cap", help="--mutants: seconds at most for the README command per mutant.")
+    ] = 900.0,
 ) -> None:
     """Run the fuzz campaigns (forge fuzz + invariant suites, differential engine); exit 1 on any failure."""
     project = Project.discover()
     if replay is not None:
         _replay(replay, project, as_json)
         return
-    if mutants:
-        if budget <= 0:
-            raise UsageError(f"--budget {budget:g} is not positive", hint="pass a number of seconds > 0")
-        from settlekit.cli.fuzz_mutants import run_mutants_command
+    if mutants is not None:
+        from settlekit.cli.fuzz_mutants import MutantOptions, run_mutants_command
 
         mutant_seed = resolve_seed(project.root, profile, _parse_seed(seed)) % 2**64
-        if not run_mutants_command(project, budget=budget, seed=mutant_seed, profile=profile, as_json=as_json):
+        options = MutantOptions(mutants, budget, mutant_seed, profile, mutant_engines, readme_cap)
+        if not run_mutants_command(project, options, as_json=as_json):
             raise typer.Exit(1)
         return
     if profile not in PROFILES:
