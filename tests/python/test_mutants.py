@@ -228,31 +228,6 @@ def test_no_return_token_mutant_compiles_and_the_safe_token_suite_kills_it(tmp_p
 
 
 MARGIN_INVARIANT_CONTRACTS = {"MarginEngine.vy", "MarginHandler.vy", "MockAggregator.vy", "MockERC20.vy"}
-
-
-def test_close_factor_on_collateral_value_is_caught_by_the_margin_invariant(tmp_path: Path) -> None:
-    """Issue 13: the forge invariant layer itself (not only unit tests) catches a close factor applied to the
-    collateral value: the handler checks each liquidation against the limit it computes from the debt before it."""
-    mutant = get_mutant("close-factor-on-collateral-value")
-    dest = apply_mutant(REPO, mutant, tmp_path / "copy", forge_tests=["MarginInvariantTest.vy"])
-    for path in [*(dest / "contracts").glob("*.vy"), *(dest / "contracts" / "mocks").glob("*.vy")]:
-        if path.name not in MARGIN_INVARIANT_CONTRACTS:
-            path.unlink()
-    project = Project(REPO)
-    env = {**tool_environment(project), "FOUNDRY_PROFILE": "quick"}
-    forge = find_tool("forge", project)
-    argv = [str(forge.path), "test", "--match-path", "tests/forge/MarginInvariantTest.vy"]
-    argv += ["--match-test", "invariant_close_factor_respected", "--fail-fast"]
-    argv += ["--out", str(dest / "out"), "--cache-path", str(dest / "cache")]
-    completed = subprocess.run(argv, cwd=dest, env=env, capture_output=True, text=True, timeout=900, check=False)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 1, output[-4000:]
-    failures = [line for line in completed.stdout.splitlines() if line.startswith("[FAIL")]
-    assert failures, output[-4000:]
-    assert failures[0] == "[FAIL: close factor exceeded]", output[-4000:]
-    assert "invariant_close_factor_respected() (runs:" in output, output[-4000:]
-
-
 SETTLEMENT_INVARIANT_CONTRACTS = {
     "SeriesFactory.vy",
     "SettlementSeries.vy",
@@ -263,26 +238,56 @@ SETTLEMENT_INVARIANT_CONTRACTS = {
 }
 
 
-def test_payout_rounded_up_is_caught_by_the_settlement_invariants_in_the_default_campaign(tmp_path: Path) -> None:
-    """Issue 13: the handler publishes the first round after expiry inside the window, three times in four inside
-    the rounding band, and every settle attempt names that round, so the default campaign reaches rounded payouts
-    and the payout-rounded-up bug fails an invariant (it used to survive the default and ci profiles)."""
-    mutant = get_mutant("payout-rounded-up")
-    dest = apply_mutant(REPO, mutant, tmp_path / "copy", forge_tests=["SettlementInvariantTest.vy"])
+def _invariant_on_mutant(
+    tmp_path: Path, mutant_id: str, suite: str, invariant: str, keep: set[str], profile: str | None
+) -> tuple[list[str], str]:
+    """Run one invariant of ``suite`` on a copy of the project with ``mutant_id`` planted (only the contracts in
+    ``keep`` compiled); expect forge to fail. Returns the ``[FAIL`` lines and the whole output."""
+    dest = apply_mutant(REPO, get_mutant(mutant_id), tmp_path / "copy", forge_tests=[suite])
     for path in [*(dest / "contracts").glob("*.vy"), *(dest / "contracts" / "mocks").glob("*.vy")]:
-        if path.name not in SETTLEMENT_INVARIANT_CONTRACTS:
+        if path.name not in keep:
             path.unlink()
     project = Project(REPO)
     env = {key: value for key, value in tool_environment(project).items() if key != "FOUNDRY_PROFILE"}
-    forge = find_tool("forge", project)
-    argv = [str(forge.path), "test", "--match-path", "tests/forge/SettlementInvariantTest.vy"]
-    argv += ["--match-test", "invariant_payouts_floor_of_exact_entitlement"]
-    argv += ["--out", str(dest / "out"), "--cache-path", str(dest / "cache")]
+    if profile is not None:
+        env["FOUNDRY_PROFILE"] = profile
+    argv = [str(find_tool("forge", project).path), "test", "--match-path", f"tests/forge/{suite}"]
+    argv += ["--match-test", invariant, "--fail-fast", "--out", str(dest / "out"), "--cache-path", str(dest / "cache")]
     completed = subprocess.run(argv, cwd=dest, env=env, capture_output=True, text=True, timeout=900, check=False)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output[-4000:]
     failures = [line for line in completed.stdout.splitlines() if line.startswith("[FAIL")]
     assert failures, output[-4000:]
+    assert f"{invariant}() (runs:" in output, output[-4000:]
+    return failures, output
+
+
+def test_close_factor_on_collateral_value_is_caught_by_the_margin_invariant(tmp_path: Path) -> None:
+    """Issue 13: the forge invariant layer itself (not only unit tests) catches a close factor applied to the
+    collateral value: the handler checks each liquidation against the limit it computes from the debt before it."""
+    failures, output = _invariant_on_mutant(
+        tmp_path,
+        "close-factor-on-collateral-value",
+        "MarginInvariantTest.vy",
+        "invariant_close_factor_respected",
+        MARGIN_INVARIANT_CONTRACTS,
+        "quick",
+    )
+    assert failures[0] == "[FAIL: close factor exceeded]", output[-4000:]
+
+
+def test_payout_rounded_up_is_caught_by_the_settlement_invariants_in_the_default_campaign(tmp_path: Path) -> None:
+    """Issue 13: the handler publishes the first round after expiry inside the window, three times in four inside
+    the rounding band, and every settle attempt names that round, so the default campaign reaches rounded payouts
+    and the payout-rounded-up bug fails an invariant (it used to survive the default and ci profiles)."""
+    failures, output = _invariant_on_mutant(
+        tmp_path,
+        "payout-rounded-up",
+        "SettlementInvariantTest.vy",
+        "invariant_payouts_floor_of_exact_entitlement",
+        SETTLEMENT_INVARIANT_CONTRACTS,
+        None,
+    )
     assert "payout off its entitlement" in failures[0], output[-4000:]
 
 

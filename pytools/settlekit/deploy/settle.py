@@ -33,7 +33,7 @@ from settlekit.deploy.rawtx import unsigned_fields
 from settlekit.errors import ReasonRevert, revert_from_exception
 from settlekit.exceptions import InsufficientFundsError, SettlekitError
 from settlekit.tx.fees import FeeCapError, Fees, FeeStrategy, bump
-from settlekit.tx.transport import is_transport_error
+from settlekit.tx.transport import is_transport_error, node_knows
 
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "invalid nonce", "old nonce")
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
@@ -250,18 +250,7 @@ class Settler:
         return True
 
     def _known(self, tx_hash: HexBytes, tries: int = 1) -> bool:
-        for attempt in range(tries):
-            try:
-                self.w3.eth.get_transaction(tx_hash)
-                return True
-            except TransactionNotFound:
-                pass
-            except Exception as error:
-                if not is_transport_error(error):
-                    raise
-            if attempt + 1 < tries:
-                time.sleep(0.2)
-        return False
+        return node_knows(self.w3, tx_hash, tries)
 
     def _receipt(self, step: str) -> TxReceipt | None:
         for attempt in reversed(self.attempts(step)):

@@ -28,7 +28,7 @@ from settlekit.errors import revert_from_exception
 from settlekit.exceptions import SettlekitError
 from settlekit.tx.fees import Fees, FeeStrategy
 from settlekit.tx.nonces import NonceManager
-from settlekit.tx.transport import is_transport_error
+from settlekit.tx.transport import is_transport_error, node_knows
 
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "invalid nonce", "old nonce")
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
@@ -192,19 +192,8 @@ class TransactionSender:
         sent.sent_at = time.monotonic()
 
     def _lookup(self, tx_hash: HexBytes, tries: int = 5) -> bool:
-        """eth_getTransactionByHash, a few times: does the node have the transaction whose answer was lost?"""
-        for attempt in range(tries):
-            try:
-                self.w3.eth.get_transaction(tx_hash)
-                return True
-            except TransactionNotFound:
-                pass
-            except Exception as error:
-                if not is_transport_error(error):
-                    raise
-            if attempt + 1 < tries:
-                time.sleep(0.2)
-        return False
+        """Does the node have the transaction whose answer was lost? (a few tries)"""
+        return node_knows(self.w3, tx_hash, tries)
 
     # --- waiting ---------------------------------------------------------------------------------------------
 
