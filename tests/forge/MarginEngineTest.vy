@@ -170,6 +170,17 @@ def test_borrow_up_to_ltv_exactly():
 
 
 @external
+def test_health_factor_is_rounded_down():
+    """
+    @notice 1 ETH at $2,000 (threshold 80%) against 1,500 USDC: HF = 2,000 x 0.8 / 1,500 = 1.0666... WAD, and the
+            view answers the floor, 1_066_666_666_666_666_666 (rounded up it would end in 7: an account at the
+            boundary would look healthier than it is).
+    """
+    fx._open(ALICE, ETH, 1_500 * USDC)
+    assert staticcall fx.engine.health_factor(ALICE) == 1_066_666_666_666_666_666
+
+
+@external
 def test_borrow_below_min_debt_reverts():
     """
     @notice A debt under MIN_DEBT ($10): "margin_engine: debt below minimum".
