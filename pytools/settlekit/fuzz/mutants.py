@@ -39,6 +39,7 @@ SAFE_ERC20_FILE = "contracts/modules/safe_token.vy"
 NONCES = "contracts/modules/nonces.vy"
 OWNABLE = "contracts/modules/ownable.vy"
 BREAKER = "contracts/modules/circuit_breaker.vy"
+PRICE_GUARD = "contracts/modules/price_guard.vy"
 
 # What a forge build of a copy needs, relative to the project root. Never node_modules, .venv, out or cache.
 COPIED_DIRS = ("contracts",)
@@ -366,6 +367,18 @@ MUTANTS: tuple[Mutant, ...] = (
         original="max_close = math._bps_of(debt, CLOSE_FACTOR_BPS, False)",
         replacement="max_close = math._bps_of(value, CLOSE_FACTOR_BPS, False)",
         forge_tests=("MarginLiquidationTest.vy", "MarginInvariantTest.vy"),
+    ),
+    # liveness (issue 14, finding 5): a jump's confirmation no longer tied to the value that started it
+    Mutant(
+        id="price-jump-confirmed-by-another-value",
+        title="a pending jump is confirmed by any out-of-bound answer after the window, not only by its own value",
+        file=PRICE_GUARD,
+        original=(
+            "        if since == 0 or self._beyond(price, self.pending_price, CONFIRMATION_BAND_BPS):\n"
+            "            # A jump seen for the first time"
+        ),
+        replacement="        if since == 0:\n            # A jump seen for the first time",
+        forge_tests=("MarginLivenessTest.vy",),
     ),
     Mutant(
         id="health-factor-view-rounded-up",
