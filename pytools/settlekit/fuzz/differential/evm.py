@@ -76,6 +76,12 @@ class Chain:
     def fund(self, address: str) -> None:
         self.evm.set_balance(address, FUNDS)
 
+    def replace_code(self, address: str, code: bytes) -> None:
+        """Put ``code`` at ``address``, keeping its balance and nonce (a contract as another chain deployed it)."""
+        info = self.evm.basic(address)
+        account = self._pyrevm.AccountInfo(balance=info.balance, nonce=info.nonce, code=code)
+        self.evm.insert_account_info(address, account)
+
     def deploy(self, deployer: str, initcode: bytes) -> str:
         """Deploy ``initcode`` (creation code + encoded constructor args); return the lower-case address."""
         return str(self.evm.deploy(deployer, initcode, gas=30_000_000)).lower()

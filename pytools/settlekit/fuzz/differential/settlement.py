@@ -229,12 +229,7 @@ class SettlementWorld:
         other.deploy(self.admin, oracle_init)
         if other.deploy(self.admin, series_init) != self.series:
             raise Mismatch("setup: the forked deployment landed at another address")
-        info = self.chain.evm.basic(self.series)
-        code = other.evm.get_code(self.series)
-        self.chain.evm.insert_account_info(
-            self.series,
-            self.chain._pyrevm.AccountInfo(balance=info.balance, nonce=info.nonce, code=code),
-        )
+        self.chain.replace_code(self.series, other.evm.get_code(self.series))
 
     def _create_clone(self, store: ArtifactStore, args: list[Any]) -> str:
         """Blueprint, clone implementation and factory, then ``create_series`` by the admin (owner of the clone)."""
