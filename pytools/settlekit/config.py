@@ -13,6 +13,7 @@ refuse them (``[watch.reorg]``, ``[watch.metrics]``, ``[watch.guardian]``).
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -127,12 +128,41 @@ class WatchModel(_Open):
     guardian: GuardianModel = GuardianModel()
 
 
+class FuzzWorldModel(_Closed):
+    """``[fuzz.worlds.NAME]``: the class of one differential world (docs/differential-worlds.md)."""
+
+    world: str = Field(min_length=1)
+
+    @field_validator("world")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        location, _, name = value.rpartition(":")
+        if not location or not name.isidentifier():
+            raise ValueError(f'expected "path/to/file.py:ClassName" or "package.module:ClassName", got "{value}"')
+        return value
+
+
+class FuzzModel(_Open):
+    """``[fuzz]``: the differential worlds the project declares, by name."""
+
+    worlds: dict[str, FuzzWorldModel] = {}
+
+    @field_validator("worlds")
+    @classmethod
+    def _names(cls, worlds: dict[str, FuzzWorldModel]) -> dict[str, FuzzWorldModel]:
+        for name in worlds:
+            if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+                raise ValueError(f'world name "{name}" must be lower-case letters, digits, "_" and "-"')
+        return worlds
+
+
 class SettlekitConfig(_Open):
     """The whole of settlekit.toml."""
 
     networks: dict[str, NetworkModel] = {}
     deployments: dict[str, DeploymentModel] = {}
     watch: WatchModel = WatchModel()
+    fuzz: FuzzModel = FuzzModel()
 
 
 def key_path(location: tuple[str | int, ...]) -> str:
@@ -209,7 +239,7 @@ def validate_config(data: dict[str, Any], path: Path) -> SettlekitConfig:
         raise ConfigError(
             f"{path.name}: {describe(errors[0])}{more}",
             hint=f"correct the value in {path} (format: docs/deploy.md for networks and deployments, "
-            "docs/watch.md for [watch])",
+            "docs/watch.md for [watch], docs/differential-worlds.md for [fuzz.worlds])",
         ) from None
 
 

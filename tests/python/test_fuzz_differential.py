@@ -15,6 +15,7 @@ import pytest
 from settlekit.exceptions import SettlekitError
 from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
 from settlekit.fuzz.differential.margin import MarginWorld
+from settlekit.fuzz.differential.registry import declared_worlds
 from settlekit.fuzz.differential.runner import make_world, run_steps
 from settlekit.fuzz.differential.settlement import SettlementWorld
 from settlekit.fuzz.differential.shrink import shrink
@@ -42,6 +43,7 @@ def mutant_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with just what the settlement world needs, one payout rounded up."""
     root = tmp_path_factory.mktemp("mutant")
     shutil.copy(ROOT / "foundry.toml", root / "foundry.toml")
+    shutil.copy(ROOT / "settlekit.toml", root / "settlekit.toml")
     shutil.copytree(ROOT / "contracts" / "modules", root / "contracts" / "modules")
     for name in SETTLEMENT_SOURCES:
         (root / "contracts" / name).parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +63,8 @@ def mutant_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_short_campaign_on_the_real_contracts_agrees(tmp_path: Path) -> None:
     ticks: list[int] = []
     config = DiffConfig(ROOT, seed=7, steps=2_000, time_budget=None, workers=1, out_dir=tmp_path, invariant_every=1)
-    assert config.products == ("settlement", "margin")
+    assert config.products == ()  # every world the project declares, in settlekit.toml's order
+    assert list(declared_worlds(ROOT)) == ["settlement", "margin"]
     report = run_campaign(config, lambda p: ticks.append(p.steps))
     assert report.ok, report.failures[0].message if report.failures else ""
     assert report.steps == 2_000

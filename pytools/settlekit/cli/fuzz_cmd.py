@@ -44,6 +44,32 @@ def _differential() -> Any:
         ) from None
 
 
+def _chosen_worlds(differential: Any, project: Project, named: tuple[str, ...], *, explicit: bool) -> tuple[str, ...]:
+    """The differential worlds to run, checked and imported before any campaign starts: those named with
+    --world, else every declared one (none, without --engine diff, when the project declares none)."""
+    if differential is None:
+        if named:
+            raise UsageError("--world applies to the differential engine", hint="add --engine diff (or all)")
+        return ()
+    declared = differential.declared_worlds(project.root)
+    if not declared and (explicit or named):
+        raise SettlekitError(
+            f"{project.root / 'settlekit.toml'} declares no differential worlds",
+            hint='add [fuzz.worlds.NAME] world = "tests/worlds/my_world.py:MyWorld" '
+            "(see docs/differential-worlds.md), or run `settlekit fuzz --engine forge`",
+        )
+    unknown = [name for name in named if name not in declared]
+    if unknown:
+        raise UsageError(
+            f"no differential world {', '.join(map(repr, unknown))} in settlekit.toml",
+            hint=f"declared worlds: {', '.join(declared) or 'none'}",
+        )
+    chosen = tuple(dict.fromkeys(named)) or tuple(declared)
+    for name in chosen:
+        differential.world_class(project.root.resolve(), name)  # a broken world file fails now, not after forge
+    return chosen
+
+
 def _parse_seed(text: str | None) -> int | None:
     if text is None:
         return None
@@ -151,6 +177,7 @@ def _run_diff(
     workers: int,
     corpus: Path | None,
     show_progress: bool,
+    worlds: tuple[str, ...],
 ) -> dict[str, Any]:
     out_dir = (corpus / "diff") if corpus is not None else project.root / ".settlekit" / "fuzz" / "diff"
     config = differential.DiffConfig(
@@ -160,6 +187,7 @@ def _run_diff(
         time_budget=time_budget,
         workers=workers,
         out_dir=out_dir,
+        products=worlds,
     )
     if not show_progress:
         report = differential.run_campaign(config)
@@ -257,6 +285,10 @@ def fuzz(
     readme_cap: Annotated[
         float, typer.Option("--readme-cap", help="--mutants: seconds at most for the README command per mutant.")
     ] = 900.0,
+    world: Annotated[
+        list[str] | None,
+        typer.Option("--world", help="diff: a world of settlekit.toml [fuzz.worlds] (repeatable; default: all)."),
+    ] = None,
 ) -> None:
     """Run the fuzz campaigns (forge fuzz + invariant suites, differential engine); exit 1 on any failure."""
     project = Project.discover()
@@ -276,9 +308,14 @@ def fuzz(
     if time_budget is not None and time_budget <= 0:
         raise UsageError(f"--time-budget {time_budget:g} is not positive", hint="pass a number of seconds > 0")
     engines = ["forge", "diff"] if engine is Engine.all else [engine.value]
+    not_run: dict[str, str] = {}
+    differential = _differential() if "diff" in engines else None  # fail before forge runs, not after
+    worlds = _chosen_worlds(differential, project, tuple(world or ()), explicit=engine is Engine.diff)
+    if differential is not None and not worlds:  # --engine all on a project without worlds: forge alone
+        engines.remove("diff")
+        not_run["diff"] = "settlekit.toml declares no [fuzz.worlds] (docs/differential-worlds.md)"
     share = None if time_budget is None else time_budget / len(engines)
     chosen = resolve_seed(project.root, profile, _parse_seed(seed))
-    differential = _differential() if "diff" in engines else None  # fail before forge runs, not after
     started = time.monotonic()
     results: dict[str, Any] = {}
     forge_report: ForgeReport | None = None
@@ -309,15 +346,20 @@ def fuzz(
             workers=workers,
             corpus=corpus,
             show_progress=not as_json,
+            worlds=worlds,
         )
     ok = all(bool(data["ok"]) for data in results.values())
     summary = {"ok": ok, "seed": hex(chosen), "profile": profile, "engines": results}
+    if not_run:
+        summary["not_run"] = not_run
 
     def render(console: Console) -> None:
         if forge_report is not None:
             _render_forge(forge_report, console)
         if "diff" in results:
             _render_diff(results["diff"], console)
+        for name, why in not_run.items():
+            console.print(f"{'differential' if name == 'diff' else name}: not run: {escape(why)}", soft_wrap=True)
         console.print("[green]all campaigns passed[/]" if ok else "[bold red]failures found[/]")
 
     emit(summary, as_json=as_json, render=render)

@@ -21,7 +21,6 @@ with sources they were not meant to see. A control run (both engines on the base
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
@@ -305,10 +304,22 @@ def _tools_of(project_root: Path) -> Iterator[None]:
                 os.environ.pop(variable, None)
 
 
-def _load_models() -> None:
-    """Import the differential engine's worlds and models (if installed) so that they are the ones of now."""
-    with contextlib.suppress(ImportError):
-        importlib.import_module("settlekit.fuzz.differential.runner")
+def _load_models(project_root: Path) -> None:
+    """Import the project's differential worlds and their models (if the engine is installed) so that they are the
+    ones of now; a project that declares no world cannot run the differential engine."""
+    try:
+        differential = importlib.import_module("settlekit.fuzz.differential")
+    except ImportError:
+        return
+    declared = differential.declared_worlds(project_root)
+    if not declared:
+        raise SettlekitError(
+            f"{project_root / 'settlekit.toml'} declares no differential worlds for the diff engine",
+            hint="leave diff out of --engines (e.g. --engines readme,forge), or declare [fuzz.worlds] "
+            "(docs/differential-worlds.md)",
+        )
+    for name in declared:
+        differential.world_class(project_root.resolve(), name)
 
 
 def _baseline(project_root: Path, base: Path, on_stage: Callable[[str], None] | None) -> Path:
@@ -377,7 +388,7 @@ def run_mutants(
     # The Python models load now, beside the snapshot of the sources taken below: a model or contract someone edits
     # in the project during the run reaches neither (modules load once per process; copies come from the snapshot).
     if "diff" in chosen:
-        _load_models()
+        _load_models(project_root)
     runners: dict[str, EngineRunner] = {
         "readme": run_readme_engine,
         "forge": run_forge_engine,

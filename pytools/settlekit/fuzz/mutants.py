@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -481,11 +482,34 @@ def copy_project(
     for name in COPIED_FILES:
         shutil.copy2(project_root / name, dest / name)
     _copy_forge_tests(project_root / FORGE_TEST_DIR, dest / FORGE_TEST_DIR, forge_tests)
+    _copy_worlds(project_root, dest)
     if seed_build_from is not None:
         for name in ("out", "cache"):
             if (seed_build_from / name).is_dir():
                 shutil.copytree(seed_build_from / name, dest / name, symlinks=True)
     return dest
+
+
+def _copy_worlds(project_root: Path, dest: Path) -> None:
+    """settlekit.toml and the folders of the differential worlds it names by file (the world with the models
+    beside it), so that the differential engine runs the copy's worlds."""
+    config = project_root / "settlekit.toml"
+    if not config.is_file():
+        return
+    shutil.copy2(config, dest / "settlekit.toml")
+    try:
+        worlds = tomllib.loads(config.read_text()).get("fuzz", {}).get("worlds", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return  # the engines report the broken file when they read it
+    for entry in worlds.values():
+        target = str(entry.get("world", "")) if isinstance(entry, dict) else ""
+        location = target.rpartition(":")[0]
+        if not location.endswith(".py"):
+            continue
+        folder = (project_root / location).parent
+        copied = dest / folder.relative_to(project_root) if folder.is_relative_to(project_root) else None
+        if folder.is_dir() and copied is not None and not copied.exists():
+            shutil.copytree(folder, copied, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def _copy_forge_tests(source: Path, dest: Path, keep: Iterable[str] | None) -> None:

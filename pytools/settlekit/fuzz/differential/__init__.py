@@ -3,12 +3,48 @@ the exact Python models at once; every return value, token transfer, event and r
 invariants of both sides hold. Failures are shrunk and saved as replayable JSON plus a pytest regression test.
 
 Modules: :mod:`.evm` (pyrevm back end), :mod:`.abi` (calldata and logs), :mod:`.signer` (EIP-712),
-:mod:`.settlement` (the settlement world: actions and spec), :mod:`.runner` (one sequence), :mod:`.shrink`
+:mod:`.api` (what a user writes a world with: :class:`ActionWorld`, :func:`action`, strategies),
+:mod:`.registry` (the project's ``[fuzz.worlds]``), :mod:`.settlement` and :mod:`.margin` (settlekit's own two
+worlds, declared in this repository's settlekit.toml like any user's), :mod:`.runner` (one sequence), :mod:`.shrink`
 (delta debugging), :mod:`.replay` (files), :mod:`.campaign` (budget and worker pool), :mod:`.report` (types).
 """
 
+from .api import (
+    ANY,
+    ActionWorld,
+    Contract,
+    Expected,
+    Mismatch,
+    WorldContext,
+    action,
+    actors,
+    booleans,
+    integers,
+    sampled,
+)
 from .campaign import run_campaign
+from .registry import declared_worlds, world_class
 from .replay import replay_file
 from .report import DiffConfig, DiffFailure, DiffProgress, DiffReport
 
-__all__ = ["DiffConfig", "DiffFailure", "DiffProgress", "DiffReport", "replay_file", "run_campaign"]
+__all__ = [
+    "ANY",
+    "ActionWorld",
+    "Contract",
+    "DiffConfig",
+    "DiffFailure",
+    "DiffProgress",
+    "DiffReport",
+    "Expected",
+    "Mismatch",
+    "WorldContext",
+    "action",
+    "actors",
+    "booleans",
+    "declared_worlds",
+    "integers",
+    "replay_file",
+    "run_campaign",
+    "sampled",
+    "world_class",
+]

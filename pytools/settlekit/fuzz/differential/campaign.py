@@ -13,8 +13,9 @@ from typing import Any
 
 from settlekit.exceptions import SettlekitError
 
+from .registry import DOCS, declared_worlds
 from .replay import write_failure
-from .report import PRODUCTS, DiffConfig, DiffProgress, DiffReport
+from .report import DiffConfig, DiffProgress, DiffReport
 from .runner import mark_built, prepare, run_random, run_steps, warm_up
 from .shrink import shrink
 
@@ -30,9 +31,25 @@ def _check(config: DiffConfig) -> None:
         )
     if config.workers < 1 or config.invariant_every < 1:
         raise SettlekitError("workers and invariant_every must be at least 1", hint="pass --workers 1 or more")
-    unknown = set(config.products) - set(PRODUCTS)
-    if unknown or not config.products:
-        raise SettlekitError(f"unknown products {sorted(unknown)}", hint=f"products: {', '.join(PRODUCTS)}")
+
+
+def _worlds(config: DiffConfig) -> DiffConfig:
+    """``config`` with its worlds named: every world the project declares when it names none; unknown names and a
+    project without worlds are refused before anything is built."""
+    declared = declared_worlds(config.project_root)
+    if not declared:
+        raise SettlekitError(
+            f"{config.project_root / 'settlekit.toml'} declares no differential worlds",
+            hint=f'add [fuzz.worlds.NAME] world = "tests/worlds/my_world.py:MyWorld" (see {DOCS}), '
+            "or run `settlekit fuzz --engine forge`",
+        )
+    unknown = sorted(set(config.products) - set(declared))
+    if unknown:
+        raise SettlekitError(
+            f"no differential world {', '.join(map(repr, unknown))} in {config.project_root / 'settlekit.toml'}",
+            hint=f"declared worlds: {', '.join(sorted(declared))}",
+        )
+    return config if config.products else replace(config, products=tuple(declared))
 
 
 def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
@@ -125,6 +142,7 @@ def _worker(config: DiffConfig) -> DiffReport:
 def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffReport:
     """Run the campaign ``config`` describes; failures are shrunk and saved under ``config.out_dir``."""
     _check(config)
+    config = _worlds(config)
     wall_started, began = time.perf_counter(), time.time()
     prepare(config.project_root)
     if config.workers == 1:

@@ -16,13 +16,13 @@ from typing import Any
 
 from eth_abi.abi import encode
 
-from settlekit.build import ArtifactStore
 from settlekit.model.margin import Feed, MarginModel, MarginRevert, MarketConfig, price_scale_for
 
 from .abi import Abi, abi_of
 from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
 from .evm import Chain
-from .layout import Layout, mapping_slot
+from .layout import mapping_slot
+from .registry import WorldContext
 from .world import ANY, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
 
 OWNER, KEEPER = 200, 201
@@ -68,9 +68,12 @@ class MarginWorld:
 
     product = "margin"
 
-    def __init__(self, store: ArtifactStore, variant: int, layouts: dict[str, Layout] | None = None) -> None:
+    variants = len(CONFIGS)
+
+    def __init__(self, context: WorldContext, variant: int) -> None:
+        store = context.store
+        layouts = context.layouts("MarginEngine", "MockERC20")
         self.chain = Chain(timestamp=START)
-        layouts = layouts or {}
         engine_slots, token_slots = layouts.get("MarginEngine", {}), layouts.get("MockERC20", {})
         # storage reads for the frequent checks when the layout has every variable they need, else view calls
         self.slots = engine_slots if all(engine_slots.get(n, -1) >= 0 for n in STORAGE_NAMES) else None

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PRODUCTS: tuple[str, ...] = ("settlement", "margin")
-
 
 @dataclass(frozen=True)
 class DiffConfig:
@@ -22,7 +20,7 @@ class DiffConfig:
     workers: int
     out_dir: Path
     invariant_every: int = 1
-    products: tuple[str, ...] = PRODUCTS
+    products: tuple[str, ...] = ()  # names of the project's [fuzz.worlds]; empty: every declared world
     sequence_length: int = 200
     max_failures: int = 1  # stop a worker after this many distinct failing sequences
     shrink_budget: float = 30.0  # seconds spent shrinking one failure

@@ -11,9 +11,7 @@ from settlekit.build import ArtifactStore, build
 from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
 
-from .layout import Layout, storage_layout
-from .margin import MarginWorld
-from .settlement import SettlementWorld
+from .registry import WorldContext, world_class
 from .world import Mismatch, Step, World
 
 _BUILT: set[Path] = set()
@@ -44,19 +42,17 @@ def artifacts(project_root: Path) -> ArtifactStore:
 
 
 @cache
-def _layouts(root: Path, names: tuple[str, ...]) -> dict[str, Layout]:
-    store = _store(root)
-    return {name: storage_layout(root, store, name) for name in names}
+def _context(root: Path) -> WorldContext:
+    """One context per project and process: its artifacts and the storage layouts computed so far."""
+    return WorldContext(root, _store(root))
 
 
 def make_world(project_root: Path, product: str, variant: int) -> World:
-    store = artifacts(project_root)
-    if product == "settlement":
-        names = ("SettlementSeries", "SettlementSeriesClone", "MockERC20")
-        return SettlementWorld(store, variant, _layouts(project_root.resolve(), names))
-    if product == "margin":
-        return MarginWorld(store, variant, _layouts(project_root.resolve(), ("MarginEngine", "MockERC20")))
-    raise ValueError(f"unknown product {product!r}")
+    """A fresh world ``product`` (a name of the project's ``[fuzz.worlds]``) for ``variant``."""
+    artifacts(project_root)
+    root = project_root.resolve()
+    world: World = world_class(root, product)(_context(root), variant)
+    return world
 
 
 def warm_up(project_root: Path, products: tuple[str, ...]) -> None:

@@ -29,7 +29,8 @@ from settlekit.model.settlement import (
 from .abi import Abi, abi_of
 from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
 from .evm import Chain
-from .layout import Layout, mapping_slot
+from .layout import mapping_slot
+from .registry import WorldContext
 from .signer import domain_separator, sign
 from .world import ANY, ANY_EVENTS, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
 
@@ -155,7 +156,10 @@ class SettlementWorld:
 
     product = "settlement"
 
-    def __init__(self, store: ArtifactStore, variant: int, layouts: dict[str, Layout]) -> None:
+    variants = 24  # TERMS x (constructor, clone) x MODES
+
+    def __init__(self, context: WorldContext, variant: int) -> None:
+        store = context.store
         self.chain = Chain(timestamp=START)
         # variants 0-3 deploy a SettlementSeries (constructor), 4-7 a clone the factory creates (EIP-1167 proxy of
         # SettlementSeriesClone with the terms in its code, initialised in the same transaction)
@@ -163,7 +167,7 @@ class SettlementWorld:
         self.mode = MODES[(variant // (2 * len(TERMS))) % len(MODES)]
         self.store = store
         series_name = "SettlementSeriesClone" if self.clone else "SettlementSeries"
-        self.slots, self.token_slots = layouts[series_name], layouts["MockERC20"]
+        self.slots, self.token_slots = context.layout(series_name), context.layout("MockERC20")
         self.series_abi = abi_of(store, series_name)
         self.token_abi = abi_of(store, "MockERC20")
         self.oracle_abi = abi_of(store, "MockAggregator")
