@@ -176,6 +176,7 @@ def test_init_project_builds_tests_deploys_verifies_and_watches(installed: Insta
     assert made.returncode == 0, made.stdout + made.stderr
     report = json.loads(made.stdout)
     assert {"foundry.toml", "settlekit.toml", "contracts/Vault.vy", "tests/forge/VaultTest.vy"} <= set(report["files"])
+    assert {"tests/worlds/vault_world.py", "tests/worlds/vault_model.py"} <= set(report["files"])
     assert Path(report["vyper_lib"]).is_relative_to(installed.venv)
     assert "from settlekit.vyper import math" in (project / "contracts" / "Vault.vy").read_text()
 
@@ -190,7 +191,13 @@ def test_init_project_builds_tests_deploys_verifies_and_watches(installed: Insta
         if argv[0] == "forge":
             assert "5 passed; 0 failed" in done.stdout
         if "pytest" in argv:
-            assert "2 passed" in done.stdout
+            assert "3 passed" in done.stdout  # the Anvil tests and a short campaign of the differential world
+
+    # the project's own differential world (tests/worlds/vault_world.py, declared in settlekit.toml)
+    fuzzed = installed.run("settlekit", "fuzz", "--engine", "diff", "--profile", "quick", "--json", cwd=project)
+    assert fuzzed.returncode == 0, fuzzed.stdout[-3000:] + fuzzed.stderr[-3000:]
+    campaign = json.loads(fuzzed.stdout)["engines"]["diff"]
+    assert campaign["ok"] and campaign["steps"] == 2_000 and not campaign["failures"], campaign
 
     with Anvil(AnvilConfig()) as node:
         for argv in (

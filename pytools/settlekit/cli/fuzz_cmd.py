@@ -153,8 +153,9 @@ def _render_diff(data: dict[str, Any], console: Console) -> None:
     workers = int(data.get("workers", 1))
     cpu = float(data.get("cpu_seconds", 0.0))
     speed = f" · {data.get('steps_per_cpu_second', 0.0):,.0f} steps per CPU s" if cpu > 0 else ""
+    worlds = ", ".join(data.get("worlds", []))
     console.print(
-        f"differential: {status} · {data.get('steps', 0):,} steps in {data.get('sequences', 0):,} sequences · "
+        f"differential{f' ({escape(worlds)})' if worlds else ''}: {status} · {data.get('steps', 0):,} steps in {data.get('sequences', 0):,} sequences · "
         f"{data.get('elapsed', 0.0):.1f}s · {data.get('steps_per_second', 0.0):,.0f} steps/s"
         f"{f' · {workers} workers' if workers > 1 else ''}{speed} · invariants every "
         f"{data.get('invariant_every', 1)} step(s)",

@@ -5,7 +5,7 @@ A world is a class the engine creates once per sequence, as ``World(context, var
 with :func:`action`, giving a strategy per argument::
 
     class VaultWorld(ActionWorld):
-        actors = 4
+        actor_count = 4
 
         def setup(self) -> None:
             self.token = self.deploy("ExampleToken", "Example", "EXT", 18, label="token")
@@ -44,8 +44,8 @@ from .evm import CallResult, Chain
 from .registry import WorldContext
 from .world import ANY, ANY_EVENTS, Expected, ExpectedEvent, Mismatch, Step, address, compare_call
 
-Strategy = Callable[["ActionWorld", random.Random], Any]
-Edges = Sequence[int] | Callable[["ActionWorld"], Sequence[int]]
+Strategy = Callable[[Any, random.Random], Any]  # (the world, its random source) -> a JSON value
+Edges = Sequence[int] | Callable[[Any], Sequence[int]]  # a list, or a function of the world giving one
 F = TypeVar("F", bound=Callable[..., None])
 _ACTION = "__settlekit_action__"
 DEPLOYER_INDEX = 10_000  # the deployer's actor index: far from the actors a world lets act
@@ -92,7 +92,7 @@ def actors() -> Strategy:
     """The index of one of the world's actors (``world.account(index)`` is its address)."""
 
     def draw(world: ActionWorld, rng: random.Random) -> int:
-        return rng.randrange(world.actors)
+        return rng.randrange(world.actor_count)
 
     return draw
 
@@ -154,13 +154,13 @@ Events = list[ExpectedEvent] | Callable[[Any], list[ExpectedEvent]] | None
 class ActionWorld:
     """The base of a user's world: actions by decorator, a chain with funded actors, deployment and comparison.
 
-    Class attributes: ``actors`` (how many keyed accounts act, each funded with ether), ``variants`` (the world
+    Class attributes: ``actor_count`` (how many keyed accounts act, each funded with ether), ``variants`` (the world
     receives ``self.variant`` in ``range(variants)``, to vary its set-up between sequences), ``start_timestamp``,
     ``chain_id`` and ``model_reverts`` (the exception types of the model that mean "the contract must revert"; the
     reason is the exception's ``reason`` attribute, else its text).
     """
 
-    actors: ClassVar[int] = 4
+    actor_count: ClassVar[int] = 4
     variants: ClassVar[int] = 1
     start_timestamp: ClassVar[int] = 1_700_000_000
     chain_id: ClassVar[int] = 31337
@@ -186,7 +186,7 @@ class ActionWorld:
         self.context = context
         self.variant = variant % self.variants
         self.chain = Chain(timestamp=self.start_timestamp, chain_id=self.chain_id)
-        self.accounts = [address(i) for i in range(self.actors)]
+        self.accounts = [address(i) for i in range(self.actor_count)]
         self.deployer = address(DEPLOYER_INDEX)
         for who in (*self.accounts, self.deployer):
             self.chain.fund(who)
@@ -243,7 +243,8 @@ class ActionWorld:
         return what the model returned (unless the model returned None) and emit ``events`` when given (a list of
         ``(label, event name, args)``, or a function of the model's return value giving that list; ``ANY`` matches
         any one argument). Returns the model's value."""
-        where = f"step {self.step_no}: {contract.label}.{function}{args} from {sender}"
+        shown = ", ".join(repr(arg) for arg in args)
+        where = f"step {self.step_no}: {contract.label}.{function}({shown}) from {sender}"
         try:
             expected = model()
         except self.model_reverts as revert:
@@ -300,7 +301,10 @@ class ActionWorld:
         getattr(self, str(op))(**arguments)
 
     def check_invariants(self, full: bool = False) -> None:
-        self.invariants()
+        try:
+            self.invariants()
+        except AssertionError as broken:  # a model's own `assert` is an invariant broken, not an engine crash
+            raise Mismatch(f"after step {self.step_no}: invariant: {broken}") from None
         self.compare_state(full)
 
 

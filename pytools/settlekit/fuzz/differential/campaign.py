@@ -149,7 +149,7 @@ def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffRe
         warm_up(config.project_root, config.products)
         report = _run_one(config, progress)
         report.workers = 1
-        _finish(report, wall_started, began)
+        _finish(report, wall_started, began, config.products)
         return report
     warm_up(config.project_root, config.products)  # storage layouts computed and cached once, not per worker
     share = None if config.steps is None else -(-config.steps // config.workers)
@@ -178,12 +178,13 @@ def run_campaign(config: DiffConfig, progress: Progress | None = None) -> DiffRe
             merged.merge(report)
     if progress is not None:
         progress(DiffProgress(merged.steps, merged.elapsed, len(merged.failures)))
-    _finish(merged, wall_started, began)
+    _finish(merged, wall_started, began, config.products)
     return merged
 
 
-def _finish(report: DiffReport, wall_started: float, began: float) -> None:
+def _finish(report: DiffReport, wall_started: float, began: float, worlds: tuple[str, ...]) -> None:
     """The whole call's wall time, and its start-up: until the last worker started fuzzing."""
+    report.worlds = worlds
     report.wall = time.perf_counter() - wall_started
     starts = [worker["started_at"] for worker in report.per_worker]
     report.startup = max(0.0, max(starts) - began) if starts else 0.0

@@ -70,6 +70,7 @@ class DiffReport:
     wall: float = 0.0
     startup: float = 0.0
     per_worker: list[dict[str, float]] = field(default_factory=list)  # seed, steps (ints), elapsed, cpu_seconds
+    worlds: tuple[str, ...] = ()  # the worlds fuzzed, in turn
 
     @property
     def ok(self) -> bool:
@@ -99,6 +100,7 @@ class DiffReport:
         return {
             "engine": "diff",
             "ok": self.ok,
+            "worlds": list(self.worlds),
             "steps": self.steps,
             "sequences": self.sequences,
             "elapsed": round(self.elapsed, 3),
