@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_abi.abi import encode
 
-from settlekit.model.margin import Feed, MarginModel, MarginRevert, MarketConfig, price_scale_for
+from settlekit.model.margin import FULL_CLOSE_HF, Feed, MarginModel, MarginRevert, MarketConfig, price_scale_for
 
 from .abi import Abi, abi_of
 from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
@@ -159,11 +159,13 @@ class MarginWorld:
             edges = [0, 1, debt, debt + 1, max(debt - self.cfg.min_debt, 1), debt // 2]
             return {"op": op, "who": who, "account": target, "amount": pick(rng, edges, 1, max(debt, 1))}
         if op == "price":
+            if rng.random() < 0.3:  # a borrower exactly at a health-factor boundary (1, or 0.95: the close factor)
+                return {"op": op, "answer": self._price_for_hf(rng)}
             last = m.guard.last_good_price
             bound = self.cfg.max_deviation_bps
             edges = [last * (10_000 + bound) // 10_000, last * (10_000 + bound) // 10_000 + 1]
             edges += [last * (10_000 - bound) // 10_000, last * (10_000 - bound) // 10_000 - 1, 0, -1, last]
-            edges += [last * 7 // 10, last * 9 // 10, last * 6 // 10, self._price_for_hf(rng), self._price_for_hf(rng)]
+            edges += [last * 7 // 10, last * 9 // 10, last * 6 // 10]
             return {"op": op, "answer": pick(rng, edges, last * 6 // 10, last * 11 // 10, 0.7)}  # drops favoured
         if op == "odd_round":
             stale = m.now - self.cfg.heartbeat - 1
@@ -176,12 +178,17 @@ class MarginWorld:
             return {"op": op, "seconds": pick(rng, edges, 1, 3_600)}
         if op == "liquidate":
             borrowers = [i for i in range(ACTORS) if m.scaled_debt.get(self.people[i], 0)]
-            underwater = [i for i in borrowers if m.health_factor(self.people[i]) < 10**18]
-            borrower = rng.choice(underwater or borrowers or [who])
+            health = {i: m.health_factor(self.people[i]) for i in borrowers}
+            underwater = [i for i in borrowers if health[i] < 10**18]
+            # a borrower exactly at the close-factor boundary (health factor 0.95) first: there the whole debt may go
+            at_boundary = [i for i in underwater if health[i] == FULL_CLOSE_HF]
+            borrower = rng.choice(at_boundary or underwater or borrowers or [who])
             if rng.random() < 0.1:
                 borrower = rng.randrange(ACTORS)
             debt = m.debt_of(self.people[borrower])
             edges = [0, 1, debt, debt // 2, debt // 2 + 1, MAX_UINT, max(debt - self.cfg.min_debt, 1)]
+            if borrower in at_boundary:
+                edges += [debt, debt, MAX_UINT]
             if who == borrower and rng.random() < 0.9:
                 who = (who + 1) % ACTORS
             return {
@@ -221,19 +228,25 @@ class MarginWorld:
         return pick(rng, edges, 1, 10**10, 0.8)
 
     def _price_for_hf(self, rng: random.Random) -> int:
-        """A price putting a random borrower's health factor at exactly 1 or 0.95 (rounded up), if it has debt."""
+        """A price putting a random borrower's health factor at exactly 1 or 0.95 (rounded up), if it has debt;
+        borrowers for whom that price exists exactly and is within the guard's deviation bound (so it is accepted
+        at once, not left pending) first."""
         m = self.model
         hf_bps = rng.choice([10_000, HF_FULL_CLOSE_BPS])
-        borrowers = [who for who in self.people if m.scaled_debt.get(who, 0)]
+        last, bound = m.guard.last_good_price, self.cfg.max_deviation_bps
+
+        def target(who: str) -> int:
+            debt, coll = m.debt_of(who), m.collateral.get(who, 0)
+            # value * threshold == debt * hf: value = coll * price / scale
+            return -(-(debt * hf_bps * m.price_scale) // (coll * self.cfg.threshold_bps)) if debt and coll else 0
+
+        borrowers = [who for who in self.people if m.scaled_debt.get(who, 0) and m.collateral.get(who, 0)]
         # where an exact health factor exists (debt * hf a multiple of the threshold), prefer those borrowers
         exact = [who for who in borrowers if m.debt_of(who) * hf_bps % self.cfg.threshold_bps == 0]
-        account = rng.choice(exact or borrowers) if borrowers else self.people[0]
-        debt, coll = m.debt_of(account), m.collateral.get(account, 0)
-        if not debt or not coll:
-            return m.guard.last_good_price
-        # value * threshold == debt * hf: value = coll * price / scale
-        numerator = debt * hf_bps * m.price_scale
-        return -(-numerator // (coll * self.cfg.threshold_bps)) + rng.choice([0, 0, 1, -1])
+        accepted = [who for who in exact if abs(target(who) - last) * 10_000 <= last * bound]
+        if not borrowers:
+            return last
+        return target(rng.choice(accepted or exact or borrowers)) + rng.choice([0, 0, 1, -1])
 
     # -- execution -------------------------------------------------------------------------------------------
 
