@@ -23,11 +23,12 @@ BLIND_SPOTS = [
     ("domain-separator-stale", "settlement", "DOMAIN_SEPARATOR"),
     ("no-return-token-rejected", "settlement", "malformed data"),
     ("nonce-word-bit-swapped", "settlement", "nonce"),
+    ("claim-for-skip-drops-units", "settlement", "claimable"),  # the refused holder (blacklist) has nothing left
 ]
 # what the differential worlds deploy; the copies drop the other contracts (forge handlers and harnesses), which
 # would only lengthen each copy's build
 WORLD_CONTRACTS = {"MarginEngine", "SeriesFactory", "SettlementSeries", "SettlementSeriesClone", "MockAggregator"}
-WORLD_CONTRACTS |= {"MockERC20", "NoReturnToken", "FalseReturnToken", "FeeOnTransferToken"}
+WORLD_CONTRACTS |= {"MockERC20", "NoReturnToken", "FalseReturnToken", "FeeOnTransferToken", "BlacklistToken"}
 
 
 @pytest.fixture(scope="module")

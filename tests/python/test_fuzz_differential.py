@@ -33,6 +33,7 @@ SETTLEMENT_SOURCES = [
     "mocks/MockERC20.vy",
     "mocks/MockAggregator.vy",
     "mocks/NoReturnToken.vy",
+    "mocks/BlacklistToken.vy",
     "mocks/FalseReturnToken.vy",
     "mocks/FeeOnTransferToken.vy",
 ]

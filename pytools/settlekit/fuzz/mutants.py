@@ -155,6 +155,14 @@ MUTANTS: tuple[Mutant, ...] = (
         forge_tests=("SettlementTest.vy", "SettlementInvariantTest.vy"),
     ),
     Mutant(
+        id="claim-for-skip-drops-units",
+        title="claim_for skips a holder the token refuses (a blacklist) but does not give it its units back",
+        file=SETTLEMENT,
+        original="            self.balanceOf[holder] = units\n",
+        replacement="",
+        forge_tests=("SettlementLivenessTest.vy",),
+    ),
+    Mutant(
         id="settle-not-first-round",
         title="settle accepts any usable round at or after expiry, not only the first one",
         file=SETTLEMENT,

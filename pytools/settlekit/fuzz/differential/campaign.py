@@ -13,14 +13,13 @@ from typing import Any
 
 from settlekit.exceptions import SettlekitError
 
-from .registry import DOCS, declared_worlds
+from .registry import DOCS, declared_worlds, world_class
 from .replay import write_failure
 from .report import DiffConfig, DiffProgress, DiffReport
 from .runner import mark_built, prepare, run_random, run_steps, warm_up
 from .shrink import shrink
 
 Progress = Callable[[DiffProgress], None]
-VARIANTS = 24  # a multiple of each product's number of variants (settlement 8, margin 3)
 _PROGRESS_EVERY = 0.5  # seconds between progress ticks
 
 
@@ -60,6 +59,9 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
     cpu_started = time.process_time()
     started = last_tick = time.perf_counter()
     index = 0
+    # each world's set-ups (settlement: terms x constructor or clone x token mode; margin: market configurations)
+    variants = {name: max(1, int(getattr(world_class(config.project_root.resolve(), name), "variants", 1)))
+                for name in config.products}  # fmt: skip
     while True:
         elapsed = time.perf_counter() - started
         if config.steps is not None and report.steps >= config.steps:
@@ -70,7 +72,7 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
             break
         product = config.products[index % len(config.products)]
         seq_seed = rng.getrandbits(63)
-        variant = seq_seed % VARIANTS
+        variant = seq_seed % variants[product]
         length = config.sequence_length
         if config.steps is not None:
             length = min(length, config.steps - report.steps)

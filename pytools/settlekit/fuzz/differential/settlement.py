@@ -63,10 +63,11 @@ _WEIGHTS = [
 # on odd collaterals), and the owner / guardian actions of admin.py
 _WEIGHTS += [("invalidate_nonces", 2), ("create_series", 2), *GOVERNANCE_WEIGHTS]
 MAX_NONCE_JUMP = 65_535
-# what a variant's collateral and chain are (variant // 8 % 3): a plain ERC-20; a token whose transfers return
+# what a variant's collateral and chain are (variant // 8 % 4): a plain ERC-20; a token whose transfers return
 # nothing (USDT style); a plain token with the series deployed before a chain-id change (a fork), so that its
-# cached EIP-712 domain separator is stale and must be rebuilt
-MODES = ("plain", "no_return", "forked")
+# cached EIP-712 domain separator is stale and must be rebuilt; a blacklisting token (USDC style) whose issuer
+# blocks and unblocks holders, writers and the treasury at any time (the "block" action)
+MODES = ("plain", "no_return", "forked", "blacklist")
 FORKED_FROM_CHAIN = 5
 # create_series on the factory with each odd collateral: the error a correct factory gives, None if accepted
 ODD_TOKENS: dict[str, str | None] = {
@@ -75,6 +76,7 @@ ODD_TOKENS: dict[str, str | None] = {
     "fee": "safe_token: received amount mismatch",
     "false": "safe_token: transfer_from returned false",
 }
+_WEIGHTS += [("block", 3)]  # the token issuer blocks or unblocks an account (blacklist variants; redrawn elsewhere)
 _WEIGHTS += [("settle_fallback", 3)]  # the void settlement of a series nobody settled (FALLBACK_DELAY after the window)
 SERIES_ITSELF = -2  # a receiver index meaning the series' own address (the contract refuses it)
 OPS = [op for op, _ in _WEIGHTS]
@@ -103,6 +105,7 @@ class SettlementSpec:
     tokens: dict[str, int] = field(default_factory=dict)
     sequential: dict[str, int] = field(default_factory=dict)  # nonces() of accounts other than the reporter
     series_count: int = 0  # the factory's registry (clone variants)
+    blocked: set[str] = field(default_factory=set)  # accounts the blacklisting token refuses (blacklist variants)
 
     def __post_init__(self) -> None:  # the model applies the timing rules itself: give it the times and the clock
         self.model.times = SeriesTimes(self.expiry, WINDOW, self.sweep_deadline)
@@ -113,6 +116,10 @@ class SettlementSpec:
         return nonce in self.used_nonces.get(account, set()) or bool(word >> (nonce & 255) & 1)
 
     def move(self, sender: str, receiver: str, amount: int) -> None:
+        """A token transfer as the token makes it: a blacklisting token refuses a blocked sender or receiver (the
+        series passes the token's reason on); no transfer is made for 0."""
+        if amount and (sender in self.blocked or receiver in self.blocked):
+            raise Expected("blacklist_token: blocked")
         self.tokens[sender] = self.tokens.get(sender, 0) - amount
         self.tokens[receiver] = self.tokens.get(receiver, 0) + amount
 
@@ -144,6 +151,11 @@ class SettlementSpec:
         raise Expected("settlement_series: round scan too long")
 
 
+def _token_artifact(mode: str) -> str:
+    """The collateral's artifact in ``mode`` (NoReturnToken shares MockERC20's storage layout and events)."""
+    return "BlacklistToken" if mode == "blacklist" else "MockERC20"
+
+
 def _model(call: Any, *args: Any) -> Any:
     try:
         return call(*args)
@@ -156,7 +168,7 @@ class SettlementWorld:
 
     product = "settlement"
 
-    variants = 24  # TERMS x (constructor, clone) x MODES
+    variants = 32  # TERMS x (constructor, clone) x MODES
 
     def __init__(self, context: WorldContext, variant: int) -> None:
         store = context.store
@@ -167,9 +179,9 @@ class SettlementWorld:
         self.mode = MODES[(variant // (2 * len(TERMS))) % len(MODES)]
         self.store = store
         series_name = "SettlementSeriesClone" if self.clone else "SettlementSeries"
-        self.slots, self.token_slots = context.layout(series_name), context.layout("MockERC20")
+        self.slots, self.token_slots = context.layout(series_name), context.layout(_token_artifact(self.mode))
         self.series_abi = abi_of(store, series_name)
-        self.token_abi = abi_of(store, "MockERC20")
+        self.token_abi = abi_of(store, _token_artifact(self.mode))
         self.oracle_abi = abi_of(store, "MockAggregator")
         decimals, strike, cap, m = TERMS[variant % len(TERMS)]
         self.terms = SeriesTerms(strike, cap, m)
@@ -182,7 +194,7 @@ class SettlementWorld:
         if self.mode == "no_return":  # same storage layout and events as MockERC20, transfers return nothing
             token_init = store.get("NoReturnToken").bytecode
         else:
-            token_init = store.get("MockERC20").bytecode + encode(
+            token_init = store.get(_token_artifact(self.mode)).bytecode + encode(
                 ["string", "string", "uint8"], ["Fuzz", "FZ", decimals]
             )
         self.token = self.chain.deploy(self.admin, token_init)
@@ -285,6 +297,10 @@ class SettlementWorld:
     def generate(self, rng: random.Random) -> Step:
         spec, model = self.spec, self.spec.model
         op = rng.choices(OPS, cum_weights=OP_WEIGHTS)[0]
+        while op == "block" and self.mode != "blacklist":  # only a blacklisting token has an issuer that blocks
+            op = rng.choices(OPS, cum_weights=OP_WEIGHTS)[0]
+        if op == "block":  # the holders, writers and the treasury; blocking more often than lifting
+            return {"op": op, "account": rng.randrange(PEOPLE + 1), "blocked": rng.random() < 0.7}
         if op in _EXTRA_GENERATORS:
             return _EXTRA_GENERATORS[op](self, rng, op)
         if op == "mint":
@@ -452,7 +468,7 @@ class SettlementWorld:
             "invalidate_nonces": "invalidate_nonces", "create_series": "create_series",
             "transfer_ownership": "transfer_ownership", "accept_ownership": "accept_ownership",
             "set_guardian": "set_guardian",
-            "settle_fallback": "settle_fallback",
+            "settle_fallback": "settle_fallback", "block": "set_blocked",
         }.get(op, "raise_level")  # fmt: skip
 
     def _save(self) -> tuple[Any, ...]:
@@ -607,14 +623,29 @@ class SettlementWorld:
         holders = [self.people[i] for i in step["holders"]]
 
         def plan() -> tuple[tuple[Any, ...], list[ExpectedEvent]]:
-            before = len(self.spec.model.ledger)
-            total = _model(self.spec.model.claim_for, holders)
+            model = self.spec.model
+            # a holder the token refuses is skipped (the batch pays through a call that tolerates a refusal)
+            total = _model(model.claim_for, holders, self.spec.blocked)
             events: list[ExpectedEvent] = []
-            for _kind, holder, units, payout in self.spec.model.ledger[before:]:
-                events += self._claimed(holder, holder, units, payout)
+            for kind, holder, units, payout in model.last_batch:
+                if kind == "skip":
+                    events.append((LABEL_SERIES, "ClaimSkipped", (holder, units, payout)))
+                else:
+                    events += self._claimed(holder, holder, units, payout)
             return (total,), events
 
         return self.keeper, self.series, self.series_abi.calldata("claim_for", holders), plan
+
+    def _plan_block(self, step: Step) -> tuple[str, str, bytes, Any]:
+        index = int(step["account"])
+        account = self.treasury if index == PEOPLE else self.people[index]
+        blocked = bool(step["blocked"])
+
+        def plan() -> tuple[None, list[ExpectedEvent]]:
+            (self.spec.blocked.add if blocked else self.spec.blocked.discard)(account)
+            return None, []
+
+        return self.admin, self.token, self.token_abi.calldata("set_blocked", account, blocked), plan
 
     def _plan_claim_sig(self, step: Step) -> tuple[str, str, bytes, Any]:
         holder_i = int(step["holder"])
@@ -768,6 +799,12 @@ class SettlementWorld:
             if not done():
                 raise Mismatch(f"step {self.step_no}: liveness: {what} refused after the maximum delays: {step}")
 
+        # a blacklisting token's blocks are its issuer's, not the series': the promise is that once they are
+        # lifted every wei comes out (and that a blocked holder never holds the others up: claim_for skips it)
+        blocked = sorted(spec.blocked)
+        for account in blocked:
+            index = PEOPLE if account == self.treasury else self.people.index(account)
+            self.execute({"op": "block", "account": index, "blocked": False})
         if spec.now < times.fallback_opens_at:
             self.execute({"op": "warp", "seconds": times.fallback_opens_at - spec.now})
         if not model.settled:
