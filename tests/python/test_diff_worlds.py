@@ -68,6 +68,11 @@ def test_the_init_world_is_declared_and_agrees_with_its_contract(project: Path) 
         world.check_invariants()
     assert ops == {"deposit", "withdraw", "breaker"}
     assert world.model.total_shares > 0  # type: ignore[attr-defined]
+    coverage = report.to_json()["coverage"]["vault"]  # outcomes per call, counted by ActionWorld.call
+    assert coverage["deposit: ok"] > 0
+    assert coverage["withdraw: ok"] > 0
+    assert coverage["deposit: vault: zero amount"] > 0
+    assert coverage["deposit: example_token: insufficient balance"] > 0
 
 
 def test_a_bug_in_the_users_contract_is_found_shrunk_saved_and_replayed(project: Path, tmp_path: Path) -> None:
@@ -187,6 +192,7 @@ def test_engine_all_on_a_project_without_worlds_runs_forge_alone(project: Path, 
     text = run_cli("fuzz", "--profile", "quick", "--engine", "diff", cwd=project)
     assert text.returncode == 0, text.stderr[-2000:]
     assert "differential (vault): ok · 2,000 steps" in text.stdout
+    assert "coverage (vault): " in text.stdout  # calls ok and reverted, distinct reasons, actions never ok
 
 
 class _Counter:
@@ -288,6 +294,8 @@ def test_strategies_and_declarations_refuse_what_cannot_work(project: Path) -> N
         step = tiny.generate(rng)
         amounts.append(step["amount"])
         tiny.execute(step)
+    tiny.cover("a label of the world's own")
+    assert tiny.coverage["a label of the world's own"] == 1
     assert any(a >= 100 for a in amounts)
     assert any(a < 10 for a in amounts)
     shutil.rmtree(project / "out-diff", ignore_errors=True)

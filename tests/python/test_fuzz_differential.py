@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from settlekit.cli.fuzz_cmd import coverage_line
 from settlekit.exceptions import SettlekitError
 from settlekit.fuzz.differential import DiffConfig, replay_file, run_campaign
 from settlekit.fuzz.differential.margin import MarginWorld
@@ -266,3 +267,25 @@ def test_shrink_merges_consecutive_warps_and_clears_mask_bits_that_do_not_matter
     assert message == "boom"
     assert shrunk == [{"op": "warp", "seconds": 1_000}, {"op": "cancel", "word": 0, "mask": 1 << 77}]
     assert len(runs) < 400  # chunks of bits, not one run per bit
+
+
+def test_campaign_coverage_shows_rounding_and_refused_holders_were_reached(tmp_path: Path) -> None:
+    """Coverage you can see (issue 13): the summary counts each action's outcomes and the states the settlement world
+    is there to reach; rounded-down payouts and a holder the blacklisting token refuses both happen."""
+    config = DiffConfig(ROOT, 11, 6_000, None, 1, tmp_path, products=("settlement",))
+    report = run_campaign(config)
+    assert report.ok, report.failures[0].message if report.failures else ""
+    counts = report.to_json()["coverage"]["settlement"]
+    assert counts["claim paid a rounded-down payout"] > 0
+    assert counts["claim_for skipped a refused holder"] > 0
+    assert counts["block: ok"] > 0
+    assert counts["mint: ok"] > 0
+    assert counts["claim: settlement_series: not settled"] > 0  # revert reasons are counted by reason
+    assert sum(count for label, count in counts.items() if ": " in label) <= report.steps  # one outcome per call
+
+
+def test_coverage_line_names_actions_that_never_succeed() -> None:
+    line = coverage_line("w", {"a: ok": 3, "a: x: bad": 2, "b: y": 1, "rounded": 4})
+    assert line == (
+        "coverage (w): 3 calls ok, 3 reverted (2 distinct reasons) over 2 actions · never ok: b · rounded: 4"
+    )

@@ -148,19 +148,48 @@ def _render_forge(report: ForgeReport, console: Console) -> None:
         console.print(f"[yellow]time budget spent[/]: not run or stopped: {', '.join(report.not_run)}", soft_wrap=True)
 
 
+def coverage_line(world: str, counts: dict[str, int]) -> str:
+    """One world's coverage in a line: calls that succeeded and reverted, distinct revert reasons, the actions that
+    never succeeded (a sign the world's strategies miss), and the world's own labels (``cover``) with counts."""
+    ok: dict[str, int] = {}
+    reverted: dict[str, int] = {}
+    own: dict[str, int] = {}
+    for label, count in counts.items():
+        action, colon, rest = label.partition(": ")
+        if not colon:
+            own[label] = count
+        elif rest == "ok":
+            ok[action] = ok.get(action, 0) + count
+        else:
+            reverted[label] = count
+    actions = sorted(set(ok) | {label.partition(": ")[0] for label in reverted})
+    never = [action for action in actions if not ok.get(action)]
+    parts = [
+        f"coverage ({world}): {sum(ok.values()):,} calls ok, {sum(reverted.values()):,} reverted "
+        f"({len(reverted)} distinct reasons) over {len(actions)} actions"
+    ]
+    if never:
+        parts.append(f"never ok: {', '.join(never)}")
+    parts += [f"{label}: {count:,}" for label, count in sorted(own.items())]
+    return " · ".join(parts)
+
+
 def _render_diff(data: dict[str, Any], console: Console) -> None:
     status = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
     workers = int(data.get("workers", 1))
     cpu = float(data.get("cpu_seconds", 0.0))
     speed = f" · {data.get('steps_per_cpu_second', 0.0):,.0f} steps per CPU s" if cpu > 0 else ""
     worlds = ", ".join(data.get("worlds", []))
+    named = f" ({escape(worlds)})" if worlds else ""
     console.print(
-        f"differential{f' ({escape(worlds)})' if worlds else ''}: {status} · {data.get('steps', 0):,} steps in {data.get('sequences', 0):,} sequences · "
+        f"differential{named}: {status} · {data.get('steps', 0):,} steps in {data.get('sequences', 0):,} sequences · "
         f"{data.get('elapsed', 0.0):.1f}s · {data.get('steps_per_second', 0.0):,.0f} steps/s"
         f"{f' · {workers} workers' if workers > 1 else ''}{speed} · invariants every "
         f"{data.get('invariant_every', 1)} step(s)",
         soft_wrap=True,
     )
+    for world, counts in data.get("coverage", {}).items():
+        console.print(f"  {escape(coverage_line(world, counts))}", soft_wrap=True)
     for failure in data.get("failures", []):
         console.print(f"[bold red]FAIL[/] seed {failure.get('seed')}: {escape(str(failure.get('message')))}")
         console.print(f"  replay: settlekit fuzz --replay {escape(str(failure.get('replay_path')))}", soft_wrap=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -42,7 +43,7 @@ from eth_abi.abi import encode
 from .abi import Abi, abi_of
 from .evm import CallResult, Chain
 from .registry import WorldContext
-from .world import ANY, ANY_EVENTS, Expected, ExpectedEvent, Mismatch, Step, address, compare_call
+from .world import ANY, ANY_EVENTS, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, outcome
 
 Strategy = Callable[[Any, random.Random], Any]  # (the world, its random source) -> a JSON value
 Edges = Sequence[int] | Callable[[Any], Sequence[int]]  # a list, or a function of the world giving one
@@ -192,6 +193,7 @@ class ActionWorld:
             self.chain.fund(who)
         self.labels: dict[str, tuple[str, Abi]] = {}
         self.step_no = 0
+        self.coverage: Counter[str] = Counter()  # outcomes per call ("deposit: ok", "deposit: vault: zero amount")
         self.setup()
 
     # -- what a world writes --------------------------------------------------------------------------------------
@@ -251,6 +253,7 @@ class ActionWorld:
             reason = getattr(revert, "reason", None)
             result = contract.transact(sender, function, *args)
             compare_call(where, result, str(reason if reason is not None else revert), None, None, [], self.labels)
+            self.coverage[outcome(function, result)] += 1
             return None
         result = contract.transact(sender, function, *args)
         expected_events = events(expected) if callable(events) else events
@@ -267,7 +270,13 @@ class ActionWorld:
             ANY_EVENTS if expected_events is None else expected_events,
             self.labels,
         )
+        self.coverage[outcome(function, result)] += 1
         return expected
+
+    def cover(self, label: str) -> None:
+        """Count ``label`` in the campaign's coverage (a state your world wants to see reached: a rounded payout,
+        a full liquidation); the summary shows every label with its count, and a label never counted is absent."""
+        self.coverage[label] += 1
 
     def same(self, what: str, contract_value: Any, model_value: Any) -> None:
         """Raise :class:`Mismatch` unless the contract's ``what`` equals the model's."""

@@ -79,6 +79,9 @@ def _run_one(config: DiffConfig, progress: Progress | None) -> DiffReport:
         sequence_rng = random.Random(seq_seed)  # noqa: S311 - reproducible fuzzing, not cryptography
         result = run_random(config.project_root, product, variant, sequence_rng, length, config.invariant_every)
         index += 1
+        counted = report.coverage.setdefault(product, {})
+        for label, count in result.coverage.items():
+            counted[label] = counted.get(label, 0) + count
         report.sequences += 1
         report.steps += len(result.steps)
         if result.failure is not None:

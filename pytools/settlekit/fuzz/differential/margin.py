@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections import Counter
 from typing import Any
 
 from eth_abi.abi import encode
@@ -23,7 +24,7 @@ from .admin import GOVERNANCE_WEIGHTS, Governance, compare_views
 from .evm import Chain
 from .layout import mapping_slot
 from .registry import WorldContext
-from .world import ANY, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
+from .world import ANY, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, outcome, pick
 
 OWNER, KEEPER = 200, 201
 ACTORS = 6  # actors 0..5 lend, borrow and liquidate
@@ -111,6 +112,7 @@ class MarginWorld:
         self.level = 0
         self.round = 1
         self.step_no = 0
+        self.coverage: Counter[str] = Counter()  # outcomes per action, liquidations at the close-factor boundary
         self.dirty: set[str] = set()
         self.governance = Governance(
             LABEL_ENGINE, self.engine_abi, self.engine, [self.owner, *self.people, self.keeper], self.owner, self.owner
@@ -278,6 +280,7 @@ class MarginWorld:
             returned = self.labels[to][1].functions[FUNCTIONS.get(str(op), str(op))].result(result.output)
         where = f"step {self.step_no} {step}"
         compare_call(where, result, expected_revert, expected_return, returned, events, self.labels)
+        self.coverage[outcome(op, result)] += 1
 
     def _priced(self, call: Any) -> tuple[Any, list[ExpectedEvent]]:
         """Run a model call that may read the price once; return its result and the price guard's event."""

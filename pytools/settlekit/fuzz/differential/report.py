@@ -71,6 +71,7 @@ class DiffReport:
     startup: float = 0.0
     per_worker: list[dict[str, float]] = field(default_factory=list)  # seed, steps (ints), elapsed, cpu_seconds
     worlds: tuple[str, ...] = ()  # the worlds fuzzed, in turn
+    coverage: dict[str, dict[str, int]] = field(default_factory=dict)  # per world: label -> count (see runner)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +96,10 @@ class DiffReport:
         self.cpu_seconds += other.cpu_seconds
         self.per_worker.extend(other.per_worker)
         self.failures.extend(other.failures)
+        for world, counts in other.coverage.items():
+            mine = self.coverage.setdefault(world, {})
+            for label, count in counts.items():
+                mine[label] = mine.get(label, 0) + count
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,4 +117,5 @@ class DiffReport:
             "invariant_every": self.invariant_every,
             "workers": self.workers,
             "failures": [f.to_json() for f in self.failures],
+            "coverage": {world: dict(sorted(counts.items())) for world, counts in sorted(self.coverage.items())},
         }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
 
 from .registry import WorldContext, world_class
-from .world import Mismatch, Step, World
+from .world import Mismatch, Step, World, coverage_of
 
 _BUILT: set[Path] = set()
 
@@ -75,6 +76,7 @@ class SequenceResult:
     variant: int
     steps: list[Step]
     failure: str | None
+    coverage: Counter[str] = field(default_factory=Counter)  # what the world counted (outcomes per action, ...)
 
 
 def _fresh_world(project_root: Path, product: str, variant: int) -> World:
@@ -117,6 +119,7 @@ def run_random(
 ) -> SequenceResult:
     """Generate and run ``length`` random steps, stopping at the first mismatch."""
     steps: list[Step] = []
+    world: World | None = None
     try:
         world = _fresh_world(project_root, product, variant)
         for index in range(1, length + 1):
@@ -127,9 +130,9 @@ def run_random(
                 world.check_invariants()
         world.check_invariants(full=True)
     except Mismatch as mismatch:
-        return SequenceResult(product, variant, steps, str(mismatch))
+        return SequenceResult(product, variant, steps, str(mismatch), coverage_of(world))
     except SettlekitError:
         raise
     except Exception as error:  # reported as a failure: a campaign never dies on one
-        return SequenceResult(product, variant, steps, _internal(error))
-    return SequenceResult(product, variant, steps, None)
+        return SequenceResult(product, variant, steps, _internal(error), coverage_of(world))
+    return SequenceResult(product, variant, steps, None, coverage_of(world))

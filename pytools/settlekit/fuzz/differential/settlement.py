@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,20 @@ from .evm import Chain
 from .layout import mapping_slot
 from .registry import WorldContext
 from .signer import domain_separator, sign
-from .world import ANY, ANY_EVENTS, MAX_UINT, ZERO, Expected, ExpectedEvent, Mismatch, Step, address, compare_call, pick
+from .world import (
+    ANY,
+    ANY_EVENTS,
+    MAX_UINT,
+    ZERO,
+    Expected,
+    ExpectedEvent,
+    Mismatch,
+    Step,
+    address,
+    compare_call,
+    outcome,
+    pick,
+)
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 CLAIM_TYPE = "Claim(address holder,address recipient,uint256 nonce,uint256 deadline)"
@@ -228,7 +242,8 @@ class SettlementWorld:
         }
         if self.clone:
             self.labels[self.factory] = ("factory", self.factory_abi)
-        self.step_no = 0
+        # coverage: outcomes per action, rounded payouts, skipped holders (the campaign adds them up)
+        self.step_no, self.coverage = 0, Counter[str]()
         self.dirty: set[str] = set()
         self.governance = Governance(
             LABEL_SERIES, self.series_abi, self.series, [self.admin, *self.people, self.keeper], self.admin, self.admin
@@ -454,6 +469,7 @@ class SettlementWorld:
         compare_call(
             f"step {self.step_no} {step}", result, expected_revert, expected_return, returned, events, self.labels
         )
+        self.coverage[outcome(op, result)] += 1
 
     def _abi_for(self, to: str) -> Abi:
         return self.labels[to][1]
@@ -606,6 +622,9 @@ class SettlementWorld:
 
     def _claimed(self, holder: str, recipient: str, units: int, payout: int) -> list[ExpectedEvent]:
         self.spec.move(self.series, recipient, payout)
+        model, terms = self.spec.model, self.terms
+        if units * terms.max_payout_per_unit * model.numerator % terms.cap:  # the floor took something: rounding
+            self.coverage["claim paid a rounded-down payout"] += 1
         events: list[ExpectedEvent] = [(LABEL_TOKEN, "Transfer", (self.series, recipient, payout))] if payout else []
         return [*events, (LABEL_SERIES, "Claimed", (holder, recipient, units, payout))]
 
@@ -630,6 +649,7 @@ class SettlementWorld:
             for kind, holder, units, payout in model.last_batch:
                 if kind == "skip":
                     events.append((LABEL_SERIES, "ClaimSkipped", (holder, units, payout)))
+                    self.coverage["claim_for skipped a refused holder"] += 1
                 else:
                     events += self._claimed(holder, holder, units, payout)
             return (total,), events

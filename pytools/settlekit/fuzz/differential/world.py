@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import cache
 from typing import Any, Protocol
 
@@ -80,6 +81,17 @@ class World(Protocol):
         ...
 
 
+def outcome(action: str, result: CallResult) -> str:
+    """A coverage label: ``"claim: ok"`` or ``"claim: settlement_series: not settled"`` (the revert reason)."""
+    return f"{action}: ok" if result.ok else f"{action}: {result.reason or 'reverted without a reason'}"
+
+
+def coverage_of(world: object) -> Counter[str]:
+    """What a world counted (its ``coverage`` attribute: outcomes per action and its own labels), if it counts."""
+    counted = getattr(world, "coverage", None)
+    return counted if isinstance(counted, Counter) else Counter()
+
+
 def compare_call(
     where: str,
     result: CallResult,
@@ -137,4 +149,7 @@ def pick(rng: random.Random, edges: list[int], low: int, high: int, p_edge: floa
     return rng.randint(low, high)
 
 
-__all__ = ["Chain", "Expected", "Mismatch", "Step", "World", "actor", "address", "compare_call", "pick"]
+__all__ = [
+    "Chain", "Expected", "Mismatch", "Step", "World", "actor", "address", "compare_call", "coverage_of", "outcome",
+    "pick",
+]  # fmt: skip
