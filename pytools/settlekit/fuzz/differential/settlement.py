@@ -354,6 +354,9 @@ class SettlementWorld:
                 "updated_at": max(updated, 0),
             }
         if op == "settle":
+            usable = sorted(r for r in spec.rounds if spec.usable(r))
+            if len(usable) > 1 and rng.random() < 0.5:  # a later usable round while an earlier one exists
+                return {"op": op, "round": rng.choice(usable[1:])}
             return {"op": op, "round": pick(rng, [*spec.rounds, 0, 99], 1, 8, 0.8)}
         if op == "settle_report":
             strike = self.terms.strike
