@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             *rows,
             "",
             "Target (issue 17): `settlekit fuzz --profile quick` within 1.5x of `FOUNDRY_PROFILE=quick forge test`. "
-            "The settlekit run adds a cached `forge build` check, `forge test --list` and Python start-up to the "
+            "The settlekit run adds a cached `forge build` check and Python start-up to the "
             "one forge process.",
         ]
     )
