@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -31,11 +32,23 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def _run_phase(phase: str, extra: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
-    before = _load()
-    started = time.monotonic()
-    done = subprocess.run(["make", "--no-print-directory", phase, *extra], cwd=ROOT, env=env, check=False)
-    return time.monotonic() - started, before, _load(), done.returncode
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_phase(phase: str, extra: list[str], env: dict[str, str]) -> tuple[float, float, list[float], int]:
+    """(wall s, CPU s of make and everything it waited for, load averages sampled every 5 s, exit status)."""
+    loads = [_load()]
+    started, cpu = time.monotonic(), _cpu()
+    process = subprocess.Popen(["make", "--no-print-directory", phase, *extra], cwd=ROOT, env=env)
+    while True:
+        try:
+            code = process.wait(timeout=5.0)
+            break
+        except subprocess.TimeoutExpired:
+            loads.append(_load())
+    return time.monotonic() - started, _cpu() - cpu, loads, code
 
 
 def _slowest_files(junit: Path, count: int = 8) -> list[tuple[str, float, int]]:
@@ -59,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(ROOT / name, ignore_errors=True)
     rows: list[str] = []
     total = 0.0
+    total_cpu = 0.0
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="settlekit-bench-") as scratch:
         junit = Path(scratch) / "pytest.xml"
@@ -69,25 +83,30 @@ def main(argv: list[str] | None = None) -> None:
                 env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} --junitxml={junit}".strip()
                 if args.workers:
                     extra.append(f"PYTEST_WORKERS={args.workers}")
-            seconds, before, after, code = _run_phase(phase, extra, env)
+            seconds, cpu, loads, code = _run_phase(phase, extra, env)
             total += seconds
+            total_cpu += cpu
             if code != 0:
                 failed.append(phase)
-            rows.append(f"| `make {phase}` | {seconds:.1f} | {before:.2f} -> {after:.2f} | {code} |")
-            print(f"make {phase}: {seconds:.1f} s (load {before:.2f} -> {after:.2f}, exit {code})", flush=True)
+            load = f"{loads[0]:.2f} / {sum(loads) / len(loads):.2f} / {max(loads):.2f}"
+            rows.append(f"| `make {phase}` | {seconds:.1f} | {cpu:.1f} | {load} | {code} |")
+            print(f"make {phase}: {seconds:.1f} s, {cpu:.1f} CPU s (load {load}, exit {code})", flush=True)
         slowest = _slowest_files(junit) if junit.exists() else []
     rows.append(
-        f"| **`make test`** (sum of the phases) | **{total:.1f}** | | {'fail: ' + ', '.join(failed) if failed else 0} |"
+        f"| **`make test`** (sum of the phases) | **{total:.1f}** | {total_cpu:.1f} | | "
+        f"{'fail: ' + ', '.join(failed) if failed else 0} |"
     )
     caches = "removed first" if args.cold else "as left by the run before"
     workers = args.workers or "auto (one per core)"
     body = "\n".join(
         [
-            f"{'Cold' if args.cold else 'Warm'} run (caches {caches}), pytest workers: {workers}. Load: 1-minute "
-            "average before -> after each phase (2 cores; above ~0.2 at the start means other work was running).",
+            f"{'Cold' if args.cold else 'Warm'} run (caches {caches}), pytest workers: {workers}. CPU s: user + "
+            "system time of make and every process it waited for (less sensitive than wall time to other work on "
+            "the machine). Load: 1-minute load average at the start / mean / max, sampled every 5 s (2 cores: this "
+            "run's own work accounts for about 2; more means other work was running).",
             "",
-            "| phase | wall s | load | exit |",
-            "|---|---|---|---|",
+            "| phase | wall s | CPU s | load (start / mean / max) | exit |",
+            "|---|---|---|---|---|",
             *rows,
             "",
             "Slowest pytest files (sum of their tests' times, across workers):",
