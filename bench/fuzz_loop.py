@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> None:
             *rows,
             "",
             "Target (issue 17): `settlekit fuzz --profile quick` within 1.5x of `FOUNDRY_PROFILE=quick forge test`. "
-            "The settlekit run adds a cached `forge build` check, `forge test --list` and Python start-up to the "
-            "one forge process.",
+            "The settlekit run adds Python start-up and the build check (the build stamp: no forge process when "
+            "nothing changed) to the one forge process.",
         ]
     )
     write_section(

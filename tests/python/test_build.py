@@ -75,6 +75,78 @@ def test_test_contracts_are_compiled_only_when_asked(project: Project) -> None:
     assert "CounterTest" in ArtifactStore(project.out_dir).names()
 
 
+def _counting_forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real forge behind a wrapper that logs each start; returns the log."""
+    calls = tmp_path / "forge-starts.log"
+    wrapper = tmp_path / "forge-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {find_tool("forge", Project(REPO)).path} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("SETTLEKIT_FORGE", str(wrapper))
+    return calls
+
+
+def _starts(calls: Path) -> int:
+    return len(calls.read_text().splitlines()) if calls.exists() else 0
+
+
+def test_an_unchanged_project_is_not_handed_to_forge_again(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build stamp: a build of unchanged inputs starts no forge; any change to a source, to the artifacts, to
+    foundry.toml, to a FOUNDRY_ variable or to forge's cache (a build by forge itself) starts it again."""
+    calls = _counting_forge(tmp_path, monkeypatch)
+    assert build(project).compiled == ["contracts/Counter.vy"]
+    assert _starts(calls) == 1
+    assert build(project).cached
+    assert build(project).cached
+    assert _starts(calls) == 1  # no forge process for either
+
+    module = project.contracts_dir / "modules" / "bumps.vy"
+    module.write_text(module.read_text() + "\n# a change in an imported module\n")
+    assert build(project).compiled == ["contracts/Counter.vy"]
+    assert _starts(calls) == 2
+    assert build(project).cached
+    assert _starts(calls) == 2
+
+    artifact = project.out_dir / "Counter.vy" / "Counter.json"
+    artifact.unlink()
+    build(project)
+    assert _starts(calls) == 3
+    assert artifact.is_file()  # forge was asked, and wrote it again
+
+    monkeypatch.setenv("FOUNDRY_PROFILE", "quick")
+    build(project)
+    assert _starts(calls) == 4
+    monkeypatch.delenv("FOUNDRY_PROFILE")
+    build(project)  # back to the default profile: a stamp of other inputs
+    assert _starts(calls) == 5
+
+    toml = project.root / "foundry.toml"
+    toml.write_text(toml.read_text() + "\n# a comment\n")
+    build(project)
+    assert _starts(calls) == 6
+
+    (project.root / "cache" / "solidity-files-cache.json").write_text("{}")  # another tool rewrote forge's cache
+    assert build(project).compiled == ["contracts/Counter.vy"]
+    assert _starts(calls) == 7
+    assert build(project).cached
+    assert _starts(calls) == 7
+
+
+def test_a_failed_build_leaves_no_stamp(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_forge(tmp_path, monkeypatch)
+    build(project)
+    broken = project.contracts_dir / "Broken.vy"
+    broken.write_text("# pragma version ~=0.4.3\nx: uint256 = 1\n")
+    for attempt in (2, 3):
+        with pytest.raises(CompileError):
+            build(project)
+        assert _starts(calls) == attempt  # each attempt asks forge: a failure is never taken for fresh
+    broken.unlink()
+    assert build(project).cached
+    assert _starts(calls) == 4
+
+
 def test_compile_error_names_file_and_line(project: Project) -> None:
     (project.contracts_dir / "Broken.vy").write_text(
         "# pragma version ~=0.4.3\n\n@external\ndef f():\n    self.missing = 1\n"

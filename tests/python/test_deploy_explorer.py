@@ -4,6 +4,7 @@ submitted through the real `forge verify-contract` to a local HTTP receiver that
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import threading
@@ -84,14 +85,28 @@ class Explorer:
         self.server.server_close()
 
 
-@pytest.fixture
-def deployed(settlekit_project: Project, artifacts: Any, tmp_path: Path) -> Iterator[tuple[Anvil, Path, Path]]:
+@pytest.fixture(scope="module")
+def deployment(
+    settlekit_project: Project, artifacts: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Anvil, Path, Path]]:
+    """One Anvil and one deployment for the module: verifying only reads the chain."""
+    folder = tmp_path_factory.mktemp("deployment")
     with Anvil(AnvilConfig(chain_id=SEPOLIA), settlekit_project) as node:
-        plan = write_plan(tmp_path / "settlekit.toml", node.url, chain_id=SEPOLIA, local=True)
-        out = tmp_path / "deployments"
+        plan = write_plan(folder / "settlekit.toml", node.url, chain_id=SEPOLIA, local=True)
+        out = folder / "deployments"
         result = deploy_cli(plan, out)
         assert result.returncode == 0, result.stdout + result.stderr
         yield node, plan, out
+
+
+@pytest.fixture
+def deployed(deployment: tuple[Anvil, Path, Path], tmp_path: Path) -> tuple[Anvil, Path, Path]:
+    """The module's deployment with a deployments folder of the test's own (tests rewrite manifests and bundles)."""
+    node, plan, out = deployment
+    assert node.block_number() == 3  # nothing but the three deploy transactions reached the shared chain
+    own = tmp_path / "deployments"
+    shutil.copytree(out, own)
+    return node, plan, own
 
 
 def verify_cli(plan: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -323,3 +338,41 @@ def test_a_contract_already_verified_is_not_an_error(deployed: tuple[Anvil, Path
     assert guids["harness"] is None
     assert guids["collateral"] is not None
     assert guids["probe"] is not None
+
+
+def test_a_second_bundle_of_an_unchanged_deployment_compiles_nothing_and_still_proves(
+    deployed: tuple[Anvil, Path, Path], tmp_path: Path
+) -> None:
+    """The compiler's output is kept per standard-JSON input and compiler (a vyper at a new path: a new compiler
+    here, so the first bundle compiles each contract); the second bundle reuses it and is proven against the chain
+    all the same, and the kept output is the code on chain."""
+    _node, plan, out = deployed
+    vyper = find_tool("vyper")
+    calls = tmp_path / "vyper-calls.log"
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    wrapper = tools / "vyper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {vyper.path} "$@"\n')
+    wrapper.chmod(0o755)
+    python = tools / "python"  # the default EVM version is read through the python beside vyper
+    python.write_text(f'#!/bin/sh\nexec {vyper.path.parent / "python"} "$@"\n')
+    python.chmod(0o755)
+    env = cli_env(SETTLEKIT_VYPER=str(wrapper))
+    args = ["verify", "safety", "--network", "target", "--plan", str(plan), "--deployments-dir", str(out)]
+    runs = []
+    for _ in range(2):
+        calls.unlink(missing_ok=True)
+        result = run_cli(*args, "--bundle", "--json", env=env, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs.append((json.loads(result.stdout)["bundle"]["contracts"], calls.read_text().splitlines()))
+    (first, first_calls), (second, second_calls) = runs
+    assert sum(line == "--standard-json" for line in first_calls) == len(STEPS)
+    assert sum(line == "--standard-json" for line in second_calls) == 0, second_calls
+    assert [c["proof"] for c in second] == [c["proof"] for c in first]
+    assert all(c["proof"].startswith("runtime matches") for c in second)
+    kept = list((REPO / ".settlekit" / "cache" / "standard-json").glob("*.json"))
+    runtimes = {json.loads(path.read_text())["runtime"] for path in kept}
+    for step in STEPS:
+        address = json.loads((out / str(SEPOLIA) / "safety.json").read_text())["contracts"][step]["address"]
+        code = bytes(_node.w3.eth.get_code(address)).hex()
+        assert any(code.startswith(runtime) for runtime in runtimes), step

@@ -386,6 +386,8 @@ def test_a_run_without_budget_is_one_forge_process_and_a_budget_is_one_per_suite
     at_once = run_forge(ForgeConfig(root, profile="quick"))
     test_runs = [line for line in calls.read_text().splitlines() if line.startswith("test --json")]
     assert len(test_runs) == 1, test_runs
+    # nor a listing beside it: the one process's results give the suites and tests
+    assert not [line for line in calls.read_text().splitlines() if line.startswith("test --list")]
     assert sorted((r.name, r.status) for r in at_once.results) == sorted(
         (r.name, r.status) for r in planted.report.results
     )

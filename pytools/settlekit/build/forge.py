@@ -15,6 +15,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from settlekit.build import stamp as build_stamp
 from settlekit.exceptions import SettlekitError
 from settlekit.project import Project
 from settlekit.toolchain import find_tool, tool_environment
@@ -136,17 +137,28 @@ def build(
     # can leave one reading half-written artifacts: builds of one project take turns.
     lock = lock_path if lock_path is not None else project.root / ".settlekit" / "build.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
+    environment = env if env is not None else tool_environment(project)
+    artifacts_dir = out_dir if out_dir is not None else project.out_dir
+    forge_cache = cache_dir if cache_dir is not None else build_stamp.default_cache_dir(project)
+    stamp = build_stamp.stamp_path(forge_cache, tests)
     try:
         with FileLock(str(lock), timeout=timeout):
+            inputs = build_stamp.inputs(project, argv, environment, forge.path, forge_cache, tests)
+            # Nothing changed since the last successful build (settlekit.build.stamp): no forge start-up at all.
+            fresh = build_stamp.fingerprint(inputs, forge_cache)
+            if not force and build_stamp.is_fresh(project, stamp, fresh, forge_cache, artifacts_dir):
+                return BuildReport(compiled=[], out_dir=artifacts_dir)
+            stamp.unlink(missing_ok=True)  # until this build is known to have succeeded
             completed = subprocess.run(
                 argv,
                 cwd=project.root,
-                env=env if env is not None else tool_environment(project),
+                env=environment,
                 capture_output=True,
                 text=True,
                 timeout=timeout,
                 check=False,
             )
+            built = build_stamp.fingerprint(inputs, forge_cache)
     except Timeout:
         raise SettlekitError(
             f"another build of {project.root} held the build lock for {timeout:g}s",
@@ -176,6 +188,7 @@ def build(
                 )
             )
         raise CompileError(messages)
+    build_stamp.record(stamp, built)
     compiled = sorted(_relative(path, project.root) for path in payload.get("contracts", {}))
     return BuildReport(
         compiled=compiled,

@@ -111,7 +111,7 @@ class _ForgeBar:
         if self.progress is not None:
             self.progress.update(
                 self.task,
-                total=state.suites_total,
+                total=state.suites_total or None,  # unknown (0) while one forge process runs them all
                 completed=state.suites_done,
                 failures=state.failures,
                 running=", ".join(state.running) or "-",

@@ -10,10 +10,17 @@ transaction's input must end with the recompiled creation code followed by the r
 
 The bundle is written to ``deployments/<chain_id>/<name>.verify/`` atomically: it is assembled in a temporary folder
 beside it and renamed into place, so a reader sees the old bundle or the new one, never half of one.
+
+The compiler's output for one standard-JSON input is kept in ``.settlekit/cache/standard-json/`` under the SHA-256 of
+that input, the compiler's full version and its path: vyper is deterministic, so the same input to the same compiler
+gives the same code, and a second ``verify --bundle`` of an unchanged deployment does not compile again. The proof
+against the chain is made every time.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -122,22 +129,60 @@ def standard_json_input(project: Project, vyper: Tool, source: str) -> dict[str,
 
 def _default_evm_version(project: Project, vyper: Tool) -> str:
     """The EVM version the project's vyper compiles for by default (``prague`` for 0.4.3)."""
-    python = vyper.path.parent / "python"
+    return _vyper_default_evm_version(vyper.path, str(project.root))
+
+
+@functools.lru_cache(maxsize=8)
+def _vyper_default_evm_version(vyper_path: Path, cwd: str) -> str:
+    """Asked once per vyper per process (a Python start-up each time otherwise: once per contract)."""
+    python = vyper_path.parent / "python"
     completed = subprocess.run(
         [str(python), "-c", "from vyper.evm.opcodes import DEFAULT_EVM_VERSION as v; print(v)"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        cwd=project.root,
+        cwd=cwd,
     )
     if completed.returncode != 0 or not completed.stdout.strip():
         raise BundleError("cannot read the project vyper's default EVM version", hint="reinstall it: make setup")
     return completed.stdout.strip()
 
 
+def _compile_cache_file(project: Project, vyper: Tool, standard_json: dict[str, Any], source: str) -> Path:
+    """Where the output of this input, source and compiler is kept (see the module's docstring)."""
+    key = hashlib.sha256()
+    for part in (_full_version(vyper), str(vyper.path.resolve()), source, json.dumps(standard_json, sort_keys=True)):
+        key.update(part.encode())
+        key.update(b"\0")
+    return project.root / ".settlekit" / "cache" / "standard-json" / f"{key.hexdigest()}.json"
+
+
+def _cached_code(path: Path) -> tuple[bytes, bytes] | None:
+    try:
+        data = json.loads(path.read_text())
+        return bytes.fromhex(data["creation"]), bytes.fromhex(data["runtime"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable: compile again (and rewrite it)
+
+
+def _keep_code(path: Path, creation: bytes, runtime: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as stream:
+            json.dump({"creation": creation.hex(), "runtime": runtime.hex()}, stream)
+        os.replace(stream.name, path)  # whole or absent, even with builds of parallel workers
+    except OSError:
+        pass  # a read-only project: the cache is an optimisation only
+
+
 def recompile(project: Project, vyper: Tool, standard_json: dict[str, Any], source: str) -> tuple[bytes, bytes]:
-    """Compile a standard-JSON input with the project's vyper: (creation code, runtime code) of ``source``."""
+    """Compile a standard-JSON input with the project's vyper: (creation code, runtime code) of ``source``
+    (the kept output when this compiler already compiled this very input)."""
+    cache = _compile_cache_file(project, vyper, standard_json, source)
+    cached = _cached_code(cache)
+    if cached is not None:
+        return cached
     output = json.loads(_vyper(project, vyper, ["--standard-json"], stdin=json.dumps(standard_json)))
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
@@ -146,10 +191,10 @@ def recompile(project: Project, vyper: Tool, standard_json: dict[str, Any], sour
             hint="run `settlekit build` and fix the source",
         )
     (contract,) = output["contracts"][source].values()
-    return (
-        bytes(HexBytes(contract["evm"]["bytecode"]["object"])),
-        bytes(HexBytes(contract["evm"]["deployedBytecode"]["object"])),
-    )
+    creation = bytes(HexBytes(contract["evm"]["bytecode"]["object"]))
+    runtime = bytes(HexBytes(contract["evm"]["deployedBytecode"]["object"]))
+    _keep_code(cache, creation, runtime)
+    return creation, runtime
 
 
 def _constructor_args(artifact: Artifact, entry: dict[str, Any]) -> bytes:
@@ -228,7 +273,17 @@ def build_bundle(w3: Web3, project: Project, manifest: dict[str, Any], store: Ar
 
 def _full_version(vyper: Tool) -> str:
     """``vyper --version`` as printed (``0.4.3+commit.bff19ea2``): explorers want the build, not just x.y.z."""
-    completed = subprocess.run([str(vyper.path), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    try:
+        stat = vyper.path.stat()
+    except OSError:
+        return _vyper_full_version(vyper.path, 0, 0)
+    return _vyper_full_version(vyper.path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _vyper_full_version(path: Path, _mtime_ns: int, _size: int) -> str:
+    """Asked once per process for each compiler file (its time and size in the key: a reinstall asks again)."""
+    completed = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60, check=False)
     text = completed.stdout.strip()
     if completed.returncode != 0 or not text:
         raise BundleError("vyper --version failed", hint="reinstall the project's vyper: make setup")

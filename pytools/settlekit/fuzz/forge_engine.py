@@ -1,10 +1,10 @@
 """The forge engine of ``settlekit fuzz``: the project's forge fuzz and invariant suites (Vyper) as subprocesses.
 
-A run builds first (``forge build`` on the run's own out/cache folders, timed apart), lists the matching tests
-(``forge test --list --json``), then runs them all in one ``forge test --json`` process (forge spreads the suites
-over its own threads). With a time budget or fail-fast it runs one process per test contract instead, ``workers``
-at a time, so progress is reported per suite and the run can stop between suites without losing the results of
-the suites that finished.
+A run builds first (``forge build`` on the run's own out/cache folders, timed apart), then runs every matching test
+in one ``forge test --json`` process (forge spreads the suites over its own threads; the tests are listed with
+``forge test --list --json`` only when that run reports none). With a time budget or fail-fast it lists the
+matching tests and runs one process per test contract instead, ``workers`` at a time, so progress is reported per
+suite and the run can stop between suites without losing the results of the suites that finished.
 
 Settings reach forge through its own configuration:
 
@@ -439,36 +439,50 @@ def _run_at_once(
     """Every matching suite in one ``forge test --json`` process, which spreads them over its own threads.
 
     forge loads the project once instead of once per suite (one process per suite spent most of a quick run on
-    start-up), but reports only at the end: progress shows the elapsed time until then. The listing (for the
-    totals, and the error when nothing matches) runs while the tests already do.
+    start-up), but reports only at the end: progress shows the elapsed time until then (totals unknown: 0). No
+    listing runs beside it (a second forge process would take a core from the tests on a small machine); the
+    suites and tests are counted from the results, and the listing runs only when there are none, to tell "no test
+    matches the filter" apart from a forge failure.
     """
     state = _State(started=time.monotonic())
     argv = [*_forge_argv(forge, layout, "test", "--json"), "--fuzz-seed", hex(seed), *_filters(config)]
+    everything = ListedSuite("", "all suites", ())
     with tempfile.TemporaryDirectory(prefix="settlekit-forge-") as scratch:
         log = Path(scratch) / "forge.log"
         with log.open("wb") as stream:
             process = spawn_bound_to_parent(argv, log=stream, cwd=layout.project.root, env=env)
+        job = _Job(everything, process, log, state.started)
         try:
-            suites = _list_suites(forge, config, layout, env)
-            everything = ListedSuite("", "all suites", tuple(test for suite in suites for test in suite.tests))
-            job = _Job(everything, process, log, state.started)
             last_report = 0.0
             while process.poll() is None:
                 now = time.monotonic()
                 if progress is not None and now - last_report >= 0.5:
                     last_report = now
-                    progress(_progress(state, suites, [job]))
+                    progress(_progress(state, [], [job]))
                 time.sleep(TICK)
         finally:
             if process.poll() is None:
                 stop_process(process, grace=2.0)
+        output = log.read_text(errors="replace")
+        if find_results_object(output) is None:
+            _list_suites(forge, config, layout, env)  # raises UsageError when no test matches the filters
         state.results = _finish(job)
+    suites = sorted({(r.path, r.contract) for r in state.results if r.test != "(forge)"})
     state.done = len(suites)
-    state.tests_done = len(everything.tests)
+    state.tests_done = len(state.results)
     if any(r.failed for r in state.results):
         state.first_failure = time.monotonic() - state.started  # known only when the one process ends
     if progress is not None:
-        progress(_progress(state, suites, []))
+        progress(
+            ForgeProgress(
+                suites_total=state.done,
+                suites_done=state.done,
+                tests_total=state.tests_done,
+                tests_done=state.tests_done,
+                failures=sum(1 for r in state.results if r.failed),
+                elapsed=time.monotonic() - state.started,
+            )
+        )
     return state
 
 
