@@ -51,13 +51,9 @@ def _chosen_worlds(differential: Any, project: Project, named: tuple[str, ...], 
         if named:
             raise UsageError("--world applies to the differential engine", hint="add --engine diff (or all)")
         return ()
-    declared = differential.declared_worlds(project.root)
-    if not declared and (explicit or named):
-        raise SettlekitError(
-            f"{project.root / 'settlekit.toml'} declares no differential worlds",
-            hint='add [fuzz.worlds.NAME] world = "tests/worlds/my_world.py:MyWorld" '
-            "(see docs/differential-worlds.md), or run `settlekit fuzz --engine forge`",
-        )
+    declared = (
+        differential.required_worlds(project.root) if explicit or named else differential.declared_worlds(project.root)
+    )
     unknown = [name for name in named if name not in declared]
     if unknown:
         raise UsageError(

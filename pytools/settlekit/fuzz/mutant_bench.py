@@ -311,14 +311,7 @@ def _load_models(project_root: Path) -> None:
         differential = importlib.import_module("settlekit.fuzz.differential")
     except ImportError:
         return
-    declared = differential.declared_worlds(project_root)
-    if not declared:
-        raise SettlekitError(
-            f"{project_root / 'settlekit.toml'} declares no differential worlds for the diff engine",
-            hint="leave diff out of --engines (e.g. --engines readme,forge), or declare [fuzz.worlds] "
-            "(docs/differential-worlds.md)",
-        )
-    for name in declared:
+    for name in differential.required_worlds(project_root, "or leave diff out of --engines (readme,forge)"):
         differential.world_class(project_root.resolve(), name)
 
 

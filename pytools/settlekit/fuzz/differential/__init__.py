@@ -23,7 +23,7 @@ from .api import (
     sampled,
 )
 from .campaign import run_campaign
-from .registry import declared_worlds, world_class
+from .registry import declared_worlds, required_worlds, world_class
 from .replay import replay_file
 from .report import DiffConfig, DiffFailure, DiffProgress, DiffReport
 
@@ -44,6 +44,7 @@ __all__ = [
     "declared_worlds",
     "integers",
     "replay_file",
+    "required_worlds",
     "run_campaign",
     "sampled",
     "world_class",

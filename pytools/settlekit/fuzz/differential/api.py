@@ -40,6 +40,8 @@ from typing import Any, ClassVar, TypeVar
 
 from eth_abi.abi import encode
 
+from settlekit.build.artifacts import canonical_type
+
 from .abi import Abi, abi_of
 from .evm import CallResult, Chain
 from .registry import WorldContext
@@ -219,7 +221,7 @@ class ActionWorld:
         """Deploy the project's artifact ``artifact`` with constructor ``args`` (types from its ABI)."""
         built = self.context.store.get(artifact)
         constructor = next((item for item in built.abi if item.get("type") == "constructor"), None)
-        kinds = [_abi_type(p) for p in (constructor or {}).get("inputs", [])]
+        kinds = [canonical_type(p) for p in (constructor or {}).get("inputs", [])]
         if len(kinds) != len(args):
             raise TypeError(f"{artifact}'s constructor takes {len(kinds)} argument(s), {len(args)} given")
         initcode = built.bytecode + (encode(kinds, list(args)) if kinds else b"")
@@ -315,14 +317,6 @@ class ActionWorld:
         except AssertionError as broken:  # a model's own `assert` is an invariant broken, not an engine crash
             raise Mismatch(f"after step {self.step_no}: invariant: {broken}") from None
         self.compare_state(full)
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(component) for component in param.get("components", []))
-        return f"({inner}){kind[len('tuple') :]}"
-    return kind
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from settlekit.exceptions import SettlekitError
 
-from .registry import DOCS, declared_worlds, world_class
+from .registry import required_worlds, world_class
 from .replay import write_failure
 from .report import DiffConfig, DiffProgress, DiffReport
 from .runner import mark_built, prepare, run_random, run_steps, warm_up
@@ -35,13 +35,7 @@ def _check(config: DiffConfig) -> None:
 def _worlds(config: DiffConfig) -> DiffConfig:
     """``config`` with its worlds named: every world the project declares when it names none; unknown names and a
     project without worlds are refused before anything is built."""
-    declared = declared_worlds(config.project_root)
-    if not declared:
-        raise SettlekitError(
-            f"{config.project_root / 'settlekit.toml'} declares no differential worlds",
-            hint=f'add [fuzz.worlds.NAME] world = "tests/worlds/my_world.py:MyWorld" (see {DOCS}), '
-            "or run `settlekit fuzz --engine forge`",
-        )
+    declared = required_worlds(config.project_root)
     unknown = sorted(set(config.products) - set(declared))
     if unknown:
         raise SettlekitError(

@@ -56,6 +56,18 @@ def declared_worlds(project_root: Path) -> dict[str, str]:
     return {name: entry.world for name, entry in config.fuzz.worlds.items()}
 
 
+def required_worlds(project_root: Path, hint: str = "or run `settlekit fuzz --engine forge`") -> dict[str, str]:
+    """The declared worlds; a project that declares none cannot run the differential engine (``hint`` says what
+    the caller can do instead)."""
+    declared = declared_worlds(project_root)
+    if not declared:
+        raise SettlekitError(
+            f"{project_root / CONFIG_FILE} declares no differential worlds",
+            hint=f'add [fuzz.worlds.NAME] world = "tests/worlds/my_world.py:MyWorld" (see {DOCS}), {hint}',
+        )
+    return declared
+
+
 def _refuse(name: str, target: str, problem: str, hint: str | None = None) -> SettlekitError:
     return SettlekitError(
         f"differential world {name!r} ({target}): {problem}",
@@ -139,4 +151,4 @@ def world_class(project_root: Path, name: str) -> Any:
     return cls
 
 
-__all__ = ["WorldContext", "declared_worlds", "world_class"]
+__all__ = ["WorldContext", "declared_worlds", "required_worlds", "world_class"]
